@@ -1,0 +1,100 @@
+"""Orchestrates a build; reads like the checklist production follows.
+
+content → fonts → assets → for each edition and variant: HTML → layout → plan check → PDF.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from brochure_build import content, fonts
+from brochure_build.errors import BuildError
+from brochure_build.layoutcheck import plan_problems
+from brochure_build.model import Edition, Settings
+from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path
+from brochure_build.templating import VARIANTS, make_environment, render_html
+
+BUILD_DIR = "build"
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    language: str
+    variant: str
+    path: Path
+    pages: int
+    seconds: float
+    skipped: bool = False
+
+
+def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str:
+    return f"{settings.slug}-{code}-{variant}.{suffix}"
+
+
+def check_assets(root: Path, settings: Settings) -> None:
+    """Every photo the plan places exists inside assets/."""
+    problems = []
+    assets = (root / "assets").resolve()
+    for figure in settings.figures.values():
+        path = (assets / figure.file).resolve()
+        key = f"figures.{figure.id}.file"
+        if not path.is_relative_to(assets):
+            problems.append(f"{content.SETTINGS_FILE}: {key}: {figure.file!r} is outside assets/")
+        elif not path.is_file():
+            problems.append(f"{content.SETTINGS_FILE}: {key}: assets/{figure.file} not found "
+                            "(run `make photos` to create stand-ins)")
+    if problems:
+        raise BuildError("\n".join(problems))
+
+
+def build(root: Path, languages: list[str] | None = None, force: bool = False,
+          report: Callable[[BuiltFile], None] = lambda built: None) -> list[BuiltFile]:
+    """Build the print and screen PDFs of every edition in `languages` (default all)."""
+    root = root.resolve()
+    settings, editions = content.load_content(root, languages)
+    fonts.verify_fonts(root)
+    fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
+    check_assets(root, settings)
+
+    from brochure_build.pdf import Renderer, TextLookup  # after fontconfig isolation
+
+    renderer = None
+    environment = make_environment(root)
+    built = []
+    for edition in editions:
+        code = edition.language.code
+        out_dir = root / BUILD_DIR / code
+        lookup = TextLookup(edition.text_file, content.text_file(code))
+        for variant in VARIANTS:
+            started = time.perf_counter()
+            pdf_path = out_dir / output_name(settings, code, variant, "pdf")
+            fingerprint = edition_fingerprint(root, edition, variant)
+            if not force and is_up_to_date(pdf_path, fingerprint):
+                result = BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True)
+                built.append(result)
+                report(result)
+                continue
+            renderer = renderer or Renderer(root)
+            html_path = out_dir / output_name(settings, code, variant, "html")
+            html = render_html(environment, edition, variant, root, out_dir)
+            write_text_atomic(html_path, html)
+            context = f"{code} {variant}"
+            document = renderer.render(html, html_path, context, lookup)
+            problems = plan_problems(edition, document, context)
+            if problems:
+                raise BuildError("\n".join(problems))
+            with atomic_path(pdf_path) as temporary:
+                renderer.write(document, temporary, context, lookup, **pdf_options(edition))
+            stamp_path(pdf_path).write_text(fingerprint)
+            result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
+            built.append(result)
+            report(result)
+    return built
+
+
+def pdf_options(edition: Edition) -> dict:
+    return {"uncompressed_pdf": False}

@@ -1,0 +1,64 @@
+"""Command line: parses arguments and calls the library; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from brochure_build import __version__
+from brochure_build.errors import BuildError, ContentError
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brochure",
+        description="Typesets the brochure's editions from brochure/, layouts/, fonts/ and assets/ into build/.")
+    parser.add_argument("--version", action="version", version=f"brochure_build {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the print and screen PDFs of every edition",
+                                description="Build build/<lang>/<slug>-<lang>-{print,screen}.pdf, keeping the "
+                                            "intermediate HTML beside them. Unchanged editions are skipped.")
+    build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")
+    for command in (build,):
+        command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                             help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
+        command.add_argument("--lang", action="append", metavar="L",
+                             help="only this language (repeatable; default: every language)")
+        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from brochure_build.build import build
+
+    def report(built) -> None:
+        status = "unchanged" if built.skipped else f"{built.pages} pages  {built.seconds:4.1f} s"
+        print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}")
+
+    build(args.root, args.lang, force=args.force, report=report)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return {"build": run_build}[args.command](args)
+    except ContentError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"Aborted with {len(error.problems)} error{'s' if len(error.problems) != 1 else ''}.", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 1
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        print("Aborted.", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted: the last good PDFs are unchanged.", file=sys.stderr)
+        return 130

@@ -1,0 +1,101 @@
+"""PDF stage: renders HTML with WeasyPrint, sandboxed and strict.
+
+One FontConfiguration is shared by every render of a process. WeasyPrint reports missing
+resources, CSS it does not understand and missing glyphs only as log lines; here any warning
+or error it logs fails the render, naming what it said.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from brochure_build.errors import BuildError
+
+NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)', re.S)
+
+
+@dataclass
+class LogCapture(logging.Handler):
+    records: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        logging.Handler.__init__(self, logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record.getMessage())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@contextmanager
+def strict_weasyprint(context: str, text_lookup: "TextLookup | None" = None) -> Iterator[None]:
+    """Run WeasyPrint; turn every warning it logs into a BuildError naming `context`."""
+    logger = logging.getLogger("weasyprint")
+    capture = LogCapture()
+    logger.addHandler(capture)
+    previous_propagate = logger.propagate
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(capture)
+        logger.propagate = previous_propagate
+    if capture.records:
+        messages = []
+        for record in dict.fromkeys(capture.records):
+            match = NOTDEF.match(record)
+            if match:
+                char = chr(int(match[2], 16))
+                where = text_lookup(char) if text_lookup else ""
+                messages.append(f"{context}: no project font has the character {char!r} (U+{match[2]}){where}: "
+                                "add a font to fonts/ that covers it, or change the text")
+            else:
+                messages.append(f"{context}: WeasyPrint: {record}")
+        raise BuildError("\n".join(messages))
+
+
+class TextLookup:
+    """Finds where a character occurs in a content file, for error messages."""
+
+    def __init__(self, text_file: Path, display: str):
+        self.lines = text_file.read_text(encoding="utf-8").splitlines()
+        self.display = display
+
+    def __call__(self, char: str) -> str:
+        for number, line in enumerate(self.lines, 1):
+            if char in line:
+                return f", used in {self.display}:{number}"
+        return ""
+
+
+class Renderer:
+    """A warm WeasyPrint: imported once, one font configuration, one sandboxed fetcher."""
+
+    def __init__(self, root: Path):
+        import weasyprint  # imported here: fontconfig must be isolated before Pango starts
+        from weasyprint.text.fonts import FontConfiguration
+
+        from brochure_build.fetcher import ProjectFetcher
+
+        self.weasyprint = weasyprint
+        self.font_config = FontConfiguration()
+        self.fetcher = ProjectFetcher(root)
+
+    def render(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None):
+        """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document."""
+        with strict_weasyprint(context, text_lookup):
+            try:
+                return self.weasyprint.HTML(string=html, base_url=str(base_url), url_fetcher=self.fetcher).render(
+                    font_config=self.font_config)
+            except self.weasyprint.urls.FatalURLFetchingError as error:
+                raise BuildError(f"{context}: {error.__cause__ or error}") from None
+
+    def write(self, document, target: Path, context: str, text_lookup: TextLookup | None = None, **options) -> None:
+        with strict_weasyprint(context, text_lookup):
+            document.write_pdf(target, **options)

@@ -1,0 +1,35 @@
+"""Input fingerprints: a build skips an edition whose inputs have not changed since its last
+good build. The fingerprint covers content, layouts, fonts, the edition's photos and the
+pipeline's own code, so any change that could alter a page triggers a rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from brochure_build.content import SETTINGS_FILE, text_file
+from brochure_build.fonts import MANIFEST
+from brochure_build.model import Edition
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def edition_fingerprint(root: Path, edition: Edition, variant: str) -> str:
+    digest = hashlib.sha256(variant.encode())
+    files = [root / SETTINGS_FILE, root / text_file(edition.language.code), root / MANIFEST]
+    files += sorted(p for p in (root / "layouts").rglob("*") if p.is_file())
+    files += [root / "assets" / figure.spec.file for figure in edition.figures.values()]
+    files += sorted(PACKAGE_DIR.rglob("*.py"))
+    for path in files:
+        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def stamp_path(pdf: Path) -> Path:
+    return pdf.with_name(f".{pdf.name}.inputs")
+
+
+def is_up_to_date(pdf: Path, fingerprint: str) -> bool:
+    stamp = stamp_path(pdf)
+    return pdf.is_file() and stamp.is_file() and stamp.read_text() == fingerprint

@@ -1,0 +1,50 @@
+"""HTML stage: turns an edition into the HTML of one variant (print or screen) with Jinja2.
+
+Autoescape is on and undefined names are errors, so a typo in a template fails the build and
+text from content can never become markup.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jinja2
+
+from brochure_build.errors import BuildError
+from brochure_build.model import Edition
+
+STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base.css", "css/pages.css")
+VARIANTS = ("print", "screen")
+
+
+def make_environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root / "layouts"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path) -> str:
+    """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept."""
+    def relative(target: Path) -> str:
+        return Path(os.path.relpath(target, html_dir)).as_posix()
+
+    settings = edition.settings
+    try:
+        return environment.get_template("base.html.j2").render(
+            edition=edition,
+            variant=variant,
+            stylesheets=STYLESHEETS,
+            css_href=lambda sheet: relative(root / "layouts" / sheet),
+            asset_href=lambda file: relative(root / "assets" / file),
+            page_width=f"{settings.page.width_mm:g}mm",
+            page_height=f"{settings.page.height_mm:g}mm",
+            bleed=f"{settings.bleed_mm:g}mm" if variant == "print" else None,
+        )
+    except jinja2.TemplateSyntaxError as error:
+        raise BuildError(f"layouts/{error.name or error.filename}:{error.lineno}: template error: {error.message}") from None
+    except jinja2.TemplateError as error:
+        raise BuildError(f"layouts: template error: {error}") from None
