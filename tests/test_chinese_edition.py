@@ -6,10 +6,10 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO, SOURCE_TEXT, pdf_path
-from helpers import embedded_fonts, normalize, page_texts
 
 from brochure_build.content import load_settings
+from conftest import REPO, SOURCE_TEXT, pdf_path
+from helpers import embedded_fonts, normalize, page_texts
 
 LABELS = re.compile(r"^(说明：|承诺：|贡献：|\d+\.)")
 CLOSING_PUNCTUATION = "，。、；：？！）》」』”’"

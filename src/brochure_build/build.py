@@ -6,9 +6,9 @@ content → fonts → assets → for each edition and variant: HTML → layout �
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from brochure_build import content, fonts
 from brochure_build.errors import BuildError

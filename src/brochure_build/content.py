@@ -10,7 +10,16 @@ from typing import Any
 
 from brochure_build.errors import ContentError, Problem
 from brochure_build.model import (
-    Edition, Figure, FigureSpec, LanguageSpec, Labels, Meta, PageSize, Section, SectionSpec, Settings,
+    Edition,
+    Figure,
+    FigureSpec,
+    Labels,
+    LanguageSpec,
+    Meta,
+    PageSize,
+    Section,
+    SectionSpec,
+    Settings,
 )
 from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 
@@ -232,7 +241,8 @@ def check_page_plan(sections: list[SectionSpec], check: Checker) -> None:
         expected_first = section.last_page + 1
     total = expected_first - 1
     if sections and total % 4:
-        check.report("sections", f"the page plan has {total} pages: saddle stitching needs a multiple of 4")
+        check.report(child_path(child_path("sections", len(sections) - 1), "pages"),
+                     f"the page plan has {total} pages: saddle stitching needs a multiple of 4")
 
 
 def text_file(code: str) -> str:

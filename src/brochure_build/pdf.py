@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from brochure_build.errors import BuildError
 
@@ -34,7 +34,7 @@ class LogCapture(logging.Handler):
 
 
 @contextmanager
-def strict_weasyprint(context: str, text_lookup: "TextLookup | None" = None) -> Iterator[None]:
+def strict_weasyprint(context: str, text_lookup: TextLookup | None = None) -> Iterator[None]:
     """Run WeasyPrint; turn every warning it logs into a BuildError naming `context`."""
     logger = logging.getLogger("weasyprint")
     capture = LogCapture()

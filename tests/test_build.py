@@ -1,0 +1,87 @@
+"""Build behaviour: outputs, strictness, atomic writes, incremental skips."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pypdf import PdfReader
+
+from brochure_build.build import build
+from brochure_build.errors import BuildError
+from conftest import pdf_path
+
+
+def test_outputs_and_their_sizes(built_project):
+    for variant, (width, height) in {"print": (216, 303), "screen": (210, 297)}.items():
+        pdf = pdf_path(built_project, "zh", variant)
+        assert pdf.with_suffix(".html").is_file()
+        box = PdfReader(pdf).pages[0].mediabox
+        assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (width, height)
+
+
+def test_kept_html_renders_with_plain_weasyprint_to_the_same_pages(built_project, tmp_path):
+    html = pdf_path(built_project, "zh", "screen").with_suffix(".html")
+    out = tmp_path / "plain.pdf"
+    subprocess.run([sys.executable, "-m", "weasyprint", str(html), str(out)], check=True, capture_output=True)
+    ours = PdfReader(pdf_path(built_project, "zh", "screen"))
+    plain = PdfReader(out)
+    assert len(plain.pages) == len(ours.pages)
+    assert [p.extract_text() for p in plain.pages] == [p.extract_text() for p in ours.pages]
+
+
+def test_missing_glyph_fails_naming_the_character_and_line(project):
+    zh = project / "brochure/text/zh.yaml"
+    text = zh.read_text(encoding="utf-8").replace("卢森堡在人权理事会\n", "卢森堡在人权理事会🜁\n", 1)
+    zh.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "🜁" in row)
+    with pytest.raises(BuildError) as caught:
+        build(project, ["zh"])
+    assert (f"zh print: no project font has the character '🜁' (U+1F701), used in brochure/text/zh.yaml:{line}"
+            in str(caught.value))
+
+
+def test_css_warning_fails_the_build(project):
+    with (project / "layouts/css/base.css").open("a") as css:
+        css.write("\n.figure { colour: red; }\n")
+    with pytest.raises(BuildError, match=r"zh print: WeasyPrint: Ignored `colour: red` .* unknown property"):
+        build(project, ["zh"])
+
+
+def test_failed_build_keeps_the_last_good_pdf_and_leaves_no_temporary_file(project):
+    build(project, ["zh"])
+    pdf = pdf_path(project, "zh", "print")
+    good = pdf.read_bytes()
+    settings = project / "brochure/brochure.yaml"
+    settings.write_text(settings.read_text().replace("height: 68mm}", "height: 220mm}"))
+    with pytest.raises(BuildError, match="section 'priority-1' does not fit"):
+        build(project, ["zh"])
+    assert pdf.read_bytes() == good
+    assert [p.name for p in pdf.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_unchanged_editions_are_skipped_and_changes_rebuild(project):
+    first = build(project, ["zh"])
+    assert not any(item.skipped for item in first)
+    again = build(project, ["zh"])
+    assert all(item.skipped for item in again)
+    with (project / "layouts/css/tokens.css").open("a") as css:
+        css.write("\n:root { --color-accent: #0099dd; }\n")
+    assert not any(item.skipped for item in build(project, ["zh"]))
+
+
+def test_resource_outside_the_project_is_refused(project):
+    with (project / "layouts/css/base.css").open("a") as css:
+        css.write('\n.page-cover { background: url("/etc/hostname"); }\n')
+    with pytest.raises(BuildError, match="outside the project folder"):
+        build(project, ["zh"])
+
+
+def test_font_changed_against_its_manifest_fails(project):
+    font = project / "fonts/NotoSans-Regular.ttf"
+    data = font.read_bytes()
+    font.unlink()  # a hard link to the repository's file: replace, never write through it
+    font.write_bytes(data + b"\0")
+    with pytest.raises(BuildError, match=r"fonts/NotoSans-Regular.ttf: sha256 is .* the manifest pins"):
+        build(project, ["zh"])
