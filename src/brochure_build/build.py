@@ -15,6 +15,7 @@ from brochure_build.errors import BuildError
 from brochure_build.layoutcheck import plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.pdfcheck import fallback_problems
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path
 from brochure_build.templating import VARIANTS, make_environment, render_html
 
@@ -89,6 +90,9 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
                 raise BuildError("\n".join(problems))
             with atomic_path(pdf_path) as temporary:
                 renderer.write(document, temporary, context, lookup, **pdf_options(edition))
+                problems = fallback_problems(temporary, edition.language.fonts, context)
+                if problems:
+                    raise BuildError("\n".join(problems))
             stamp_path(pdf_path).write_text(fingerprint)
             result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
             built.append(result)

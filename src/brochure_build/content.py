@@ -155,11 +155,12 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         path = child_path("languages", code)
         if not re.fullmatch(r"[a-z]{2,3}", str(code)):
             check.report(path, "a language code is two or three lower-case letters, such as fr")
-        spec = check.mapping(spec, path, ["tag", "direction"], ["tag"])
+        spec = check.mapping(spec, path, ["tag", "direction", "fonts"], ["tag", "fonts"])
         direction = spec.get("direction", "ltr")
         if direction not in ("ltr", "rtl"):
             check.report(child_path(path, "direction"), f"expected ltr or rtl, found {direction!r}")
-        languages.append(LanguageSpec(str(code), check.text(spec.get("tag", code), child_path(path, "tag")), direction))
+        families = check.texts(spec.get("fonts", ["x"]), child_path(path, "fonts"))
+        languages.append(LanguageSpec(str(code), check.text(spec.get("tag", code), child_path(path, "tag")), direction, families))
     if "languages" in data and not languages:
         check.report("languages", "lists no language")
     source_language = str(data.get("source_language", ""))

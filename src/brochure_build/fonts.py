@@ -39,16 +39,17 @@ def verify_fonts(root: Path) -> list[Path]:
 
 
 def isolate_fontconfig(root: Path, cache_dir: Path) -> None:
-    """Point fontconfig at a configuration that knows only fonts/; must run before Pango starts.
+    """Point fontconfig at a configuration that knows no font at all; must run before Pango starts.
 
-    Without this, a character no project font has is drawn silently with whatever the machine
-    has installed, and pages differ between machines.
+    WeasyPrint still loads every @font-face of layouts/css/fonts.css. What fontconfig would add is
+    fallback: a character missing from a language's stack drawn silently with some other font
+    (the machine's, or a project font meant for another script). With no fonts to fall back on,
+    such a character becomes a .notdef glyph, which the build reports as an error.
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     conf = cache_dir / "fonts.conf"
     text = (
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        f"  <dir>{(root / 'fonts').resolve()}</dir>\n"
         f"  <cachedir>{(cache_dir / 'fontconfig').resolve()}</cachedir>\n"
         "</fontconfig>\n"
     )

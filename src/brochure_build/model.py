@@ -49,6 +49,7 @@ class LanguageSpec:
     code: str
     tag: str
     direction: str = "ltr"
+    fonts: tuple[str, ...] = ()  # font families the edition may use; anything else is a fallback
 
 
 @dataclass(frozen=True)

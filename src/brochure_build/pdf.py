@@ -78,6 +78,10 @@ class Renderer:
     """A warm WeasyPrint: imported once, one font configuration, one sandboxed fetcher."""
 
     def __init__(self, root: Path):
+        import warnings
+
+        # fontconfig knows no fonts on purpose (see fonts.isolate_fontconfig): only @font-face.
+        warnings.filterwarnings("ignore", "No fonts configured in FontConfig")
         import weasyprint  # imported here: fontconfig must be isolated before Pango starts
         from weasyprint.text.fonts import FontConfiguration
 
