@@ -20,6 +20,7 @@ $(INSTALLED): pyproject.toml
 
 ## build: the print and screen PDFs of every edition, into build/<lang>/
 build: $(SYSTEM) $(INSTALLED)
+	@$(BIN)/brochure check
 	@$(BIN)/brochure build
 
 ## test: the test suite (real renders)

@@ -61,43 +61,58 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
     check_assets(root, settings)
 
-    from brochure_build.pdf import Renderer, TextLookup  # after fontconfig isolation
-
     renderer = None
     environment = make_environment(root)
-    built = []
+    built: list[BuiltFile] = []
+    failures: list[str] = []
     for edition in editions:
-        code = edition.language.code
-        out_dir = root / BUILD_DIR / code
-        lookup = TextLookup(edition.text_file, content.text_file(code))
-        for variant in VARIANTS:
-            started = time.perf_counter()
-            pdf_path = out_dir / output_name(settings, code, variant, "pdf")
-            fingerprint = edition_fingerprint(root, edition, variant)
-            if not force and is_up_to_date(pdf_path, fingerprint):
-                result = BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True)
-                built.append(result)
-                report(result)
-                continue
-            renderer = renderer or Renderer(root)
-            html_path = out_dir / output_name(settings, code, variant, "html")
-            html = render_html(environment, edition, variant, root, out_dir)
-            write_text_atomic(html_path, html)
-            context = f"{code} {variant}"
-            document = renderer.render(html, html_path, context, lookup)
-            problems = plan_problems(edition, document, context)
-            if problems:
-                raise BuildError("\n".join(problems))
-            with atomic_path(pdf_path) as temporary:
-                renderer.write(document, temporary, context, lookup, **pdf_options(edition))
-                problems = fallback_problems(temporary, edition.language.fonts, context)
-                if problems:
-                    raise BuildError("\n".join(problems))
-            stamp_path(pdf_path).write_text(fingerprint)
-            result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
+        # One edition's failure does not stop the others: production sees every problem at once.
+        try:
+            renderer = build_edition(root, edition, environment, renderer, force, report, built)
+        except BuildError as error:
+            failures.append(str(error))
+    if failures:
+        raise BuildError("\n".join(failures))
+    return built
+
+
+def build_edition(root: Path, edition: Edition, environment, renderer, force: bool,
+                  report: Callable[[BuiltFile], None], built: list[BuiltFile]):
+    """Build both variants of one edition; returns the (possibly new) warm renderer."""
+    from brochure_build.pdf import Renderer, TextLookup
+
+    settings = edition.settings
+    code = edition.language.code
+    out_dir = root / BUILD_DIR / code
+    lookup = TextLookup(edition.text_file, content.text_file(code))
+    for variant in VARIANTS:
+        started = time.perf_counter()
+        pdf_path = out_dir / output_name(settings, code, variant, "pdf")
+        fingerprint = edition_fingerprint(root, edition, variant)
+        if not force and is_up_to_date(pdf_path, fingerprint):
+            result = BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True)
             built.append(result)
             report(result)
-    return built
+            continue
+        renderer = renderer or Renderer(root)
+        html_path = out_dir / output_name(settings, code, variant, "html")
+        html = render_html(environment, edition, variant, root, out_dir)
+        write_text_atomic(html_path, html)
+        context = f"{code} {variant}"
+        document = renderer.render(html, html_path, context, lookup)
+        problems = plan_problems(edition, document, context)
+        if problems:
+            raise BuildError("\n".join(problems))
+        with atomic_path(pdf_path) as temporary:
+            renderer.write(document, temporary, context, lookup, **pdf_options(edition))
+            problems = fallback_problems(temporary, edition.language.fonts, context)
+            if problems:
+                raise BuildError("\n".join(problems))
+        stamp_path(pdf_path).write_text(fingerprint)
+        result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
+        built.append(result)
+        report(result)
+    return renderer
 
 
 def pdf_options(edition: Edition) -> dict:

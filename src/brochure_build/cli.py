@@ -22,7 +22,14 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Build build/<lang>/<slug>-<lang>-{print,screen}.pdf, keeping the "
                                             "intermediate HTML beside them. Unchanged editions are skipped.")
     build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")
-    for command in (build,):
+    check = commands.add_parser(
+        "check", help="validate all content and report missing, extra and stale translations",
+        description="Validate brochure/ without rendering. Per language: missing and extra blocks (errors, exit 1) "
+                    "and stale ones, translated from a source block that has changed since (warnings).")
+    check.add_argument("--accept", action="store_true",
+                       help="record that the translations of --lang are up to date with the current source")
+    check.add_argument("--key", metavar="KEY", help="with --accept: only this block, or the blocks under it")
+    for command in (build, check):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--lang", action="append", metavar="L",
@@ -42,10 +49,16 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_check(args: argparse.Namespace) -> int:
+    from brochure_build.translations import check_content
+
+    return check_content(args.root.resolve(), args.lang, accept=args.accept, key=args.key)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return {"build": run_build}[args.command](args)
+        return {"build": run_build, "check": run_check}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

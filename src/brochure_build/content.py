@@ -258,7 +258,7 @@ def load_edition(root: Path, settings: Settings, code: str, problems: list[Probl
         return None
     before = len(problems)
     check = Checker(document, problems)
-    data = check.mapping(document.data, "", ["labels", "meta", "cover", "sections", "figures"],
+    data = check.mapping(document.data, "", ["labels", "meta", "cover", "sections", "figures", "source_fingerprints"],
                          ["labels", "meta", "cover", "sections", "figures"])
     parts = {}
     for part, schema in TEXT_SCHEMA.items():

@@ -1,0 +1,166 @@
+"""Translation status: what each language is missing, has extra, or translated from an older
+source text.
+
+Every translation file ends with `source_fingerprints:`, a fingerprint of the source-language
+block each translated block was made from. When a source block changes, its fingerprint no
+longer matches and the translation is reported stale until a translator updates it and runs
+`brochure check --accept --lang L --key KEY`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brochure_build.content import text_file
+from brochure_build.errors import Problem
+from brochure_build.model import Settings
+from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
+
+FINGERPRINTS_KEY = "source_fingerprints"
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:12]
+
+
+def leaves(value: Any, key_path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every text block of a content tree, as (key path, text)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != FINGERPRINTS_KEY:
+                yield from leaves(item, child_path(key_path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, child_path(key_path, index))
+    else:
+        yield key_path, value
+
+
+@dataclass
+class LanguageStatus:
+    code: str
+    missing: list[Problem] = field(default_factory=list)
+    extra: list[Problem] = field(default_factory=list)
+    stale: list[Problem] = field(default_factory=list)
+    blocks: int = 0
+
+
+def language_status(root: Path, settings: Settings, code: str, problems: list[Problem]) -> LanguageStatus | None:
+    """Compare `code`'s text file with the source language's, block by block."""
+    source_doc = load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
+    doc = load_yaml(root / text_file(code), text_file(code), problems)
+    if source_doc is None or doc is None:
+        return None
+    status = LanguageStatus(code)
+    source = dict(leaves(source_doc.data))
+    translated = dict(leaves(doc.data))
+    status.blocks = len(source)
+    recorded = doc.data.get(FINGERPRINTS_KEY) or {} if isinstance(doc.data, dict) else {}
+    for key, text in source.items():
+        if key not in translated:
+            status.missing.append(Problem(doc.display_path, doc.line(key), key,
+                                          f"missing: translate the {settings.source_language} block at "
+                                          f"{source_doc.display_path}:{source_doc.line(key)}"))
+        elif code != settings.source_language and recorded.get(key) != fingerprint(str(text)):
+            reason = "no source fingerprint recorded" if key not in recorded else \
+                f"the {settings.source_language} source changed after this was translated"
+            status.stale.append(Problem(doc.display_path, doc.line(key), key,
+                                        f"stale: {reason}; update it, then run "
+                                        f"`brochure check --accept --lang {code} --key {key}`"))
+    for key in translated:
+        if key not in source:
+            status.extra.append(Problem(doc.display_path, doc.line(key), key,
+                                        f"extra: not in the {settings.source_language} source; remove it"))
+    return status
+
+
+def accept_fingerprints(root: Path, settings: Settings, code: str, key_prefix: str | None, problems: list[Problem]) -> int:
+    """Record the current source fingerprints for `code`'s blocks (all, or those under key_prefix).
+
+    Returns how many fingerprints were written. The block is rewritten as the file's last block,
+    so comments and formatting above it are kept.
+    """
+    source_doc = load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
+    path = root / text_file(code)
+    doc = load_yaml(path, text_file(code), problems)
+    if source_doc is None or doc is None:
+        return 0
+    recorded = dict(doc.data.get(FINGERPRINTS_KEY) or {})
+    translated = dict(leaves(doc.data))
+    changed = 0
+    for key, text in leaves(source_doc.data):
+        if key in translated and (key_prefix is None or key == key_prefix or key.startswith(key_prefix + ".")
+                                  or key.startswith(key_prefix + "[")):
+            if recorded.get(key) != fingerprint(str(text)):
+                changed += 1
+            recorded[key] = fingerprint(str(text))
+    write_fingerprints(path, doc, recorded)
+    return changed
+
+
+def write_fingerprints(path: Path, doc: YamlDocument, recorded: dict[str, str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    match = re.search(rf"^{FINGERPRINTS_KEY}:.*\Z", text, flags=re.M | re.S)
+    head = (text[: match.start()] if match else text).rstrip("\n")
+    lines = [f"{FINGERPRINTS_KEY}:  # written by `brochure check --accept`: the source each block was translated from"]
+    lines += [f"  {key}: {value}" for key, value in recorded.items()]
+    path.write_text(head + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def check_content(root: Path, languages: list[str] | None, accept: bool = False, key: str | None = None,
+                  out=None) -> int:
+    """`brochure check`: validate every language, print the translation status; 1 on any error."""
+    import sys
+
+    from brochure_build.content import load_edition, load_settings
+    from brochure_build.errors import ContentError
+
+    out = out or sys.stdout
+    problems: list[Problem] = []
+    settings = load_settings(root, problems)
+    if settings is None:
+        raise ContentError(problems)
+    known = [lang.code for lang in settings.languages]
+    unknown = [code for code in languages or [] if code not in known]
+    if unknown:
+        raise ContentError([Problem("brochure/brochure.yaml", 0, "languages",
+                                    f"--lang {code}: no such language; the brochure has: {', '.join(known)}")
+                            for code in unknown])
+    codes = languages or known
+    if accept:
+        for code in codes:
+            if code != settings.source_language:
+                count = accept_fingerprints(root, settings, code, key, problems)
+                print(f"{code}: recorded {count} changed source fingerprint{'s' if count != 1 else ''}", file=out)
+        if problems:
+            raise ContentError(problems)
+        return 0
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    print(f"Translation status (source: {settings.source_language})", file=out)
+    for code in codes:
+        status = language_status(root, settings, code, errors)
+        validation: list[Problem] = []
+        load_edition(root, settings, code, validation)
+        if status is None:
+            continue
+        reported = {p.key for p in status.missing + status.extra}
+        errors += status.missing + status.extra + [p for p in validation if p.key not in reported
+                                                   and not p.key.startswith(tuple(k + "." for k in reported))]
+        warnings += status.stale
+        if code == settings.source_language:
+            summary = f"source, {status.blocks} blocks"
+        else:
+            parts = [f"{len(status.missing)} missing", f"{len(status.extra)} extra", f"{len(status.stale)} stale"]
+            summary = "complete" if not (status.missing or status.extra or status.stale) else ", ".join(parts)
+        print(f"  {code:3} {summary}", file=out)
+    for problem in sorted(set(warnings)):
+        print(f"warning: {problem}", file=out)
+    if errors:
+        raise ContentError(errors)
+    return 0
