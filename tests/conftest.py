@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE_TEXT = REPO.parent / "shared" / "source" / "brochure-zh.txt"
+# A copy of shared/source/brochure-zh.txt, the printed edition as extracted: the reference text.
+SOURCE_TEXT = REPO / "tests" / "data" / "brochure-zh.txt"
 PROJECT_PARTS = ("brochure", "layouts", "fonts", "assets")
 
 
