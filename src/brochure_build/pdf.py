@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from brochure_build.errors import BuildError
@@ -19,18 +18,15 @@ from brochure_build.errors import BuildError
 NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)', re.S)
 
 
-@dataclass
 class LogCapture(logging.Handler):
-    records: list[str] = field(default_factory=list)
+    """Collects the messages of warnings and errors WeasyPrint logs."""
 
-    def __post_init__(self) -> None:
-        logging.Handler.__init__(self, logging.WARNING)
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record.getMessage())
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 @contextmanager
