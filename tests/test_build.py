@@ -85,3 +85,14 @@ def test_font_changed_against_its_manifest_fails(project):
     font.write_bytes(data + b"\0")
     with pytest.raises(BuildError, match=r"fonts/NotoSans-Regular.ttf: sha256 is .* the manifest pins"):
         build(project, ["zh"])
+
+
+def test_two_builds_give_identical_bytes_dated_by_the_edition(project):
+    build(project, ["zh"])
+    pdf = pdf_path(project, "zh", "print")
+    first = pdf.read_bytes()
+    build(project, ["zh"], force=True)
+    assert pdf.read_bytes() == first
+    metadata = PdfReader(pdf).metadata
+    assert metadata["/CreationDate"] == metadata["/ModDate"] == "D:20201102"
+    assert metadata["/Title"] == "卢森堡，人权理事会2022年-2024年候选国"
