@@ -16,7 +16,7 @@ from brochure_build.layoutcheck import plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
-from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path
+from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 from brochure_build.templating import VARIANTS, make_environment, render_html
 
 BUILD_DIR = "build"
@@ -85,10 +85,11 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
+    inputs = edition_fingerprint(root, edition)
     for variant in VARIANTS:
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
-        fingerprint = edition_fingerprint(root, edition, variant)
+        fingerprint = variant_fingerprint(inputs, variant)
         if not force and is_up_to_date(pdf_path, fingerprint):
             result = BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True)
             built.append(result)
@@ -104,7 +105,7 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
         if problems:
             raise BuildError("\n".join(problems))
         with atomic_path(pdf_path) as temporary:
-            renderer.write(document, temporary, context, lookup, **pdf_options(edition))
+            renderer.write(document, temporary, context, lookup)
             problems = fallback_problems(temporary, edition.language.fonts, context)
             if problems:
                 raise BuildError("\n".join(problems))
@@ -114,6 +115,3 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
         report(result)
     return renderer
 
-
-def pdf_options(edition: Edition) -> dict:
-    return {"uncompressed_pdf": False}

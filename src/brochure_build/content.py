@@ -305,20 +305,24 @@ def load_edition(root: Path, settings: Settings, code: str, problems: list[Probl
     )
 
 
+def unknown_languages(settings: Settings, languages: list[str] | None) -> list[Problem]:
+    """A problem for every --lang that is not one of the brochure's languages."""
+    known = [lang.code for lang in settings.languages]
+    return [Problem(SETTINGS_FILE, 0, "languages", f"--lang {code}: no such language; the brochure has: {', '.join(known)}")
+            for code in languages or [] if code not in known]
+
+
 def load_content(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
     """Load settings and the editions of `languages` (default: all); raise ContentError listing every problem."""
     problems: list[Problem] = []
     settings = load_settings(root, problems)
     if settings is None:
         raise ContentError(problems)
-    known = [lang.code for lang in settings.languages]
-    for code in languages or []:
-        if code not in known:
-            problems.append(Problem(SETTINGS_FILE, 0, "languages",
-                                    f"--lang {code}: no such language{did_you_mean(code, known)}; the brochure has: {', '.join(known)}"))
+    problems += unknown_languages(settings, languages)
     if problems:
         raise ContentError(problems)
-    editions = [load_edition(root, settings, code, problems) for code in (languages or known)]
+    codes = languages or [lang.code for lang in settings.languages]
+    editions = [load_edition(root, settings, code, problems) for code in codes]
     if problems:
         raise ContentError(problems)
     return settings, [edition for edition in editions if edition is not None]

@@ -96,6 +96,6 @@ class Renderer:
             except self.weasyprint.urls.FatalURLFetchingError as error:
                 raise BuildError(f"{context}: {error.__cause__ or error}") from None
 
-    def write(self, document, target: Path, context: str, text_lookup: TextLookup | None = None, **options) -> None:
+    def write(self, document, target: Path, context: str, text_lookup: TextLookup | None = None) -> None:
         with strict_weasyprint(context, text_lookup):
-            document.write_pdf(target, **options)
+            document.write_pdf(target)

@@ -14,8 +14,9 @@ from brochure_build.model import Edition
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def edition_fingerprint(root: Path, edition: Edition, variant: str) -> str:
-    digest = hashlib.sha256(variant.encode())
+def edition_fingerprint(root: Path, edition: Edition) -> str:
+    """Hash of every input of an edition; computed once and shared by its variants."""
+    digest = hashlib.sha256()
     files = [root / SETTINGS_FILE, root / text_file(edition.language.code), root / MANIFEST]
     files += sorted(p for p in (root / "layouts").rglob("*") if p.is_file())
     files += [root / "assets" / figure.spec.file for figure in edition.figures.values()]
@@ -24,6 +25,10 @@ def edition_fingerprint(root: Path, edition: Edition, variant: str) -> str:
         digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()
+
+
+def variant_fingerprint(edition_inputs: str, variant: str) -> str:
+    return hashlib.sha256(f"{edition_inputs}:{variant}".encode()).hexdigest()
 
 
 def stamp_path(pdf: Path) -> Path:

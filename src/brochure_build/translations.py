@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brochure_build.content import text_file
-from brochure_build.errors import Problem
+from brochure_build.content import load_edition, load_settings, text_file, unknown_languages
+from brochure_build.errors import ContentError, Problem
 from brochure_build.model import Settings
 from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 
@@ -50,11 +51,15 @@ class LanguageStatus:
     blocks: int = 0
 
 
-def language_status(root: Path, settings: Settings, code: str, problems: list[Problem]) -> LanguageStatus | None:
+def load_source(root: Path, settings: Settings, problems: list[Problem]) -> YamlDocument | None:
+    return load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
+
+
+def language_status(root: Path, settings: Settings, source_doc: YamlDocument, code: str,
+                    problems: list[Problem]) -> LanguageStatus | None:
     """Compare `code`'s text file with the source language's, block by block."""
-    source_doc = load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
     doc = load_yaml(root / text_file(code), text_file(code), problems)
-    if source_doc is None or doc is None:
+    if doc is None:
         return None
     status = LanguageStatus(code)
     source = dict(leaves(source_doc.data))
@@ -79,16 +84,16 @@ def language_status(root: Path, settings: Settings, code: str, problems: list[Pr
     return status
 
 
-def accept_fingerprints(root: Path, settings: Settings, code: str, key_prefix: str | None, problems: list[Problem]) -> int:
+def accept_fingerprints(root: Path, source_doc: YamlDocument, code: str, key_prefix: str | None,
+                        problems: list[Problem]) -> int:
     """Record the current source fingerprints for `code`'s blocks (all, or those under key_prefix).
 
     Returns how many fingerprints were written. The block is rewritten as the file's last block,
     so comments and formatting above it are kept.
     """
-    source_doc = load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
     path = root / text_file(code)
     doc = load_yaml(path, text_file(code), problems)
-    if source_doc is None or doc is None:
+    if doc is None:
         return 0
     recorded = dict(doc.data.get(FINGERPRINTS_KEY) or {})
     translated = dict(leaves(doc.data))
@@ -99,11 +104,11 @@ def accept_fingerprints(root: Path, settings: Settings, code: str, key_prefix: s
             if recorded.get(key) != fingerprint(str(text)):
                 changed += 1
             recorded[key] = fingerprint(str(text))
-    write_fingerprints(path, doc, recorded)
+    write_fingerprints(path, recorded)
     return changed
 
 
-def write_fingerprints(path: Path, doc: YamlDocument, recorded: dict[str, str]) -> None:
+def write_fingerprints(path: Path, recorded: dict[str, str]) -> None:
     text = path.read_text(encoding="utf-8")
     match = re.search(rf"^{FINGERPRINTS_KEY}:.*\Z", text, flags=re.M | re.S)
     head = (text[: match.start()] if match else text).rstrip("\n")
@@ -115,27 +120,20 @@ def write_fingerprints(path: Path, doc: YamlDocument, recorded: dict[str, str]) 
 def check_content(root: Path, languages: list[str] | None, accept: bool = False, key: str | None = None,
                   out=None) -> int:
     """`brochure check`: validate every language, print the translation status; 1 on any error."""
-    import sys
-
-    from brochure_build.content import load_edition, load_settings
-    from brochure_build.errors import ContentError
-
     out = out or sys.stdout
     problems: list[Problem] = []
     settings = load_settings(root, problems)
     if settings is None:
         raise ContentError(problems)
-    known = [lang.code for lang in settings.languages]
-    unknown = [code for code in languages or [] if code not in known]
-    if unknown:
-        raise ContentError([Problem("brochure/brochure.yaml", 0, "languages",
-                                    f"--lang {code}: no such language; the brochure has: {', '.join(known)}")
-                            for code in unknown])
-    codes = languages or known
+    problems += unknown_languages(settings, languages)
+    source_doc = load_source(root, settings, problems)
+    if problems or source_doc is None:
+        raise ContentError(problems)
+    codes = languages or [lang.code for lang in settings.languages]
     if accept:
         for code in codes:
             if code != settings.source_language:
-                count = accept_fingerprints(root, settings, code, key, problems)
+                count = accept_fingerprints(root, source_doc, code, key, problems)
                 print(f"{code}: recorded {count} changed source fingerprint{'s' if count != 1 else ''}", file=out)
         if problems:
             raise ContentError(problems)
@@ -144,7 +142,7 @@ def check_content(root: Path, languages: list[str] | None, accept: bool = False,
     warnings: list[Problem] = []
     print(f"Translation status (source: {settings.source_language})", file=out)
     for code in codes:
-        status = language_status(root, settings, code, errors)
+        status = language_status(root, settings, source_doc, code, errors)
         validation: list[Problem] = []
         load_edition(root, settings, code, validation)
         if status is None:
