@@ -12,14 +12,19 @@ from pathlib import Path
 
 from brochure_build import content, fonts
 from brochure_build.errors import BuildError
+from brochure_build.images import load_output_profile, prepare_images
+from brochure_build.impose import impose
 from brochure_build.layoutcheck import plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
+from brochure_build.postprocess import finish
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
-from brochure_build.templating import VARIANTS, make_environment, render_html
+from brochure_build.templating import make_environment, render_html
 
 BUILD_DIR = "build"
+# In build order: the imposed file is made from the print file.
+OUTPUT_VARIANTS = ("print", "screen", "imposed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     fonts.verify_fonts(root)
     fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
     check_assets(root, settings)
+    load_output_profile(root, settings)
 
     renderer = None
     environment = make_environment(root)
@@ -78,7 +84,7 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
 
 def build_edition(root: Path, edition: Edition, environment, renderer, force: bool,
                   report: Callable[[BuiltFile], None], built: list[BuiltFile]):
-    """Build both variants of one edition; returns the (possibly new) warm renderer."""
+    """Build the print, screen and imposed PDFs of one edition; returns the (possibly new) warm renderer."""
     from brochure_build.pdf import Renderer, TextLookup
 
     settings = edition.settings
@@ -86,7 +92,8 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
     inputs = edition_fingerprint(root, edition)
-    for variant in VARIANTS:
+    figures = [figure.spec for figure in edition.figures.values()]
+    for variant in OUTPUT_VARIANTS:
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
         fingerprint = variant_fingerprint(inputs, variant)
@@ -95,23 +102,29 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
             built.append(result)
             report(result)
             continue
-        renderer = renderer or Renderer(root)
-        html_path = out_dir / output_name(settings, code, variant, "html")
-        html = render_html(environment, edition, variant, root, out_dir)
-        write_text_atomic(html_path, html)
         context = f"{code} {variant}"
-        document = renderer.render(html, html_path, context, lookup)
-        problems = plan_problems(edition, document, context)
-        if problems:
-            raise BuildError("\n".join(problems))
-        with atomic_path(pdf_path) as temporary:
-            renderer.write(document, temporary, context, lookup)
-            problems = fallback_problems(temporary, edition.language.fonts, context)
+        if variant == "imposed":
+            print_pdf = out_dir / output_name(settings, code, "print", "pdf")
+            with atomic_path(pdf_path) as temporary:
+                pages = impose(print_pdf, temporary, edition)
+        else:
+            renderer = renderer or Renderer(root)
+            html_path = out_dir / output_name(settings, code, variant, "html")
+            html = render_html(environment, edition, variant, root, out_dir, prepare_images(root, settings, variant, figures))
+            write_text_atomic(html_path, html)
+            document = renderer.render(html, html_path, context, lookup)
+            problems = plan_problems(edition, document, context)
             if problems:
                 raise BuildError("\n".join(problems))
+            pages = len(document.pages)
+            with atomic_path(pdf_path) as temporary:
+                renderer.write(document, temporary, variant, context, lookup)
+                problems = fallback_problems(temporary, edition.language.fonts, context)
+                if problems:
+                    raise BuildError("\n".join(problems))
+                finish(temporary, edition, variant)
         stamp_path(pdf_path).write_text(fingerprint)
-        result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
+        result = BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started)
         built.append(result)
         report(result)
     return renderer
-

@@ -17,6 +17,7 @@ from brochure_build.model import (
     LanguageSpec,
     Meta,
     PageSize,
+    PrintSpec,
     Section,
     SectionSpec,
     Settings,
@@ -26,7 +27,8 @@ from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 SETTINGS_FILE = "brochure/brochure.yaml"
 TEXT_DIR = "brochure/text"
 
-PAGE_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "LETTER": (215.9, 279.4)}
+PAGE_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "LETTER": (215.9, 279.4), "A3": (297.0, 420.0),
+              "SRA3": (320.0, 450.0)}
 UNITS_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
 PAGE_KINDS = ("cover", "section", "opener", "priority", "closing", "back-cover")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -131,7 +133,7 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         return None
     before = len(problems)
     check = Checker(document, problems)
-    top_keys = ["slug", "date", "page", "source_language", "languages", "figures", "sections"]
+    top_keys = ["slug", "date", "page", "print", "source_language", "languages", "figures", "sections"]
     data = check.mapping(document.data, "", top_keys, top_keys)
 
     slug = check.text(data.get("slug", "x"), "slug")
@@ -148,6 +150,8 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     bleed = parse_length_mm(page.get("bleed", "3mm"))
     if bleed is None:
         check.report("page.bleed", f"expected a length such as 3mm, found {page.get('bleed')!r}")
+
+    print_spec = load_print_spec(check, data.get("print", {}))
 
     languages = []
     langs = check.mapping(data.get("languages", {}), "languages", list(data.get("languages", {}) or {}), [])
@@ -215,9 +219,24 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         sections.append(SectionSpec(section_id, str(kind), pages[0], pages[1], tuple(map(str, section_figures)), photo_page))
     check_page_plan(sections, check)
 
-    if len(problems) > before or size is None or bleed is None:
+    if len(problems) > before or size is None or bleed is None or print_spec is None:
         return None
-    return Settings(slug, date, PageSize(*size), bleed, source_language, tuple(languages), figures, tuple(sections))
+    return Settings(slug, date, PageSize(*size), bleed, source_language, tuple(languages), figures, tuple(sections), print_spec)
+
+
+def load_print_spec(check: Checker, value: Any) -> PrintSpec | None:
+    """The `print:` block: output profile, its registered condition, the imposition sheet."""
+    keys = ["output_profile", "output_condition", "sheet"]
+    spec = check.mapping(value, "print", keys, keys)
+    profile = check.text(spec.get("output_profile", "x.icc"), "print.output_profile")
+    if profile and not profile.lower().endswith((".icc", ".icm")):
+        check.report("print.output_profile", f"expected an ICC profile file (.icc) under assets/, found {profile!r}")
+    condition = check.text(spec.get("output_condition", "x"), "print.output_condition")
+    sheet = parse_page_size(spec.get("sheet", "SRA3"))
+    if sheet is None:
+        check.report("print.sheet", f"expected SRA3, A3 or '<width> <height>', found {spec.get('sheet')!r}")
+        return None
+    return PrintSpec(profile, condition, PageSize(*sheet))
 
 
 def parse_page_size(value: Any) -> tuple[float, float] | None:

@@ -53,6 +53,15 @@ class LanguageSpec:
 
 
 @dataclass(frozen=True)
+class PrintSpec:
+    """How the press files are made: output profile (under assets/) and the imposition sheet."""
+
+    output_profile: str  # ICC file under assets/, CMYK
+    output_condition: str  # registered characterization, e.g. FOGRA39
+    sheet: PageSize  # press sheet of the imposed file
+
+
+@dataclass(frozen=True)
 class Settings:
     """brochure/brochure.yaml."""
 
@@ -64,6 +73,7 @@ class Settings:
     languages: tuple[LanguageSpec, ...]
     figures: dict[str, FigureSpec]
     sections: tuple[SectionSpec, ...]
+    print: PrintSpec
 
     @property
     def page_count(self) -> int:

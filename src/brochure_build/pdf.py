@@ -15,6 +15,9 @@ from pathlib import Path
 
 from brochure_build.errors import BuildError
 
+# WeasyPrint's variant switches. Alone they do not make valid files (DESIGN.md): the CMYK colours,
+# output profile, converted photos and the postprocess stage do the rest.
+PDF_VARIANTS = {"print": "pdf/x-4", "screen": "pdf/ua-1"}
 NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)', re.S)
 
 
@@ -96,6 +99,7 @@ class Renderer:
             except self.weasyprint.urls.FatalURLFetchingError as error:
                 raise BuildError(f"{context}: {error.__cause__ or error}") from None
 
-    def write(self, document, target: Path, context: str, text_lookup: TextLookup | None = None) -> None:
+    def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None) -> None:
+        """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
         with strict_weasyprint(context, text_lookup):
-            document.write_pdf(target)
+            document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=True)

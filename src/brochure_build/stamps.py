@@ -20,6 +20,7 @@ def edition_fingerprint(root: Path, edition: Edition) -> str:
     files = [root / SETTINGS_FILE, root / text_file(edition.language.code), root / MANIFEST]
     files += sorted(p for p in (root / "layouts").rglob("*") if p.is_file())
     files += [root / "assets" / figure.spec.file for figure in edition.figures.values()]
+    files.append(root / "assets" / edition.settings.print.output_profile)
     files += sorted(PACKAGE_DIR.rglob("*.py"))
     for path in files:
         digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())

@@ -15,6 +15,7 @@ from brochure_build.errors import BuildError
 from brochure_build.model import Edition
 
 STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base.css", "css/pages.css")
+# Rendered by WeasyPrint; the imposed file is made from the print file (impose.py).
 VARIANTS = ("print", "screen")
 
 
@@ -27,8 +28,11 @@ def make_environment(root: Path) -> jinja2.Environment:
     )
 
 
-def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path) -> str:
-    """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept."""
+def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path,
+                images: dict[str, Path]) -> str:
+    """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept.
+
+    `images` maps each figure id to the file this variant embeds (images.prepare_images)."""
     def relative(target: Path) -> str:
         return Path(os.path.relpath(target, html_dir)).as_posix()
 
@@ -39,7 +43,8 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
             variant=variant,
             stylesheets=STYLESHEETS,
             css_href=lambda sheet: relative(root / "layouts" / sheet),
-            asset_href=lambda file: relative(root / "assets" / file),
+            image_href=lambda figure_id: relative(images[figure_id]),
+            output_profile_href=relative(root / "assets" / settings.print.output_profile),
             page_width=f"{settings.page.width_mm:g}mm",
             page_height=f"{settings.page.height_mm:g}mm",
             bleed=f"{settings.bleed_mm:g}mm" if variant == "print" else None,

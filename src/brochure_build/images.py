@@ -1,0 +1,115 @@
+"""Images stage: the photo files each variant embeds, converted once and cached.
+
+- print: converted to the output profile's CMYK with LittleCMS (Pillow's ImageCms), from the
+  photo's embedded profile (sRGB when it has none), relative colorimetric with black point
+  compensation; full resolution kept, so the press gets every pixel the photographer gave.
+- screen: sRGB, downsampled to 150 ppi at the placed size, so the web file stays small.
+
+Converted files live in build/.cache/images/, named by a hash of the source bytes, the profile
+and the settings: a rebuild, or the other languages, reuse them without converting again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from PIL import Image, ImageCms
+
+from brochure_build.errors import BuildError
+from brochure_build.model import FigureSpec, Settings
+from brochure_build.output import atomic_path
+
+SCREEN_PPI = 150
+CACHE_DIR = Path("build") / ".cache" / "images"
+# Bumped when the conversion changes, so cached files made the old way are not reused.
+CONVERSION_VERSION = "1"
+JPEG_QUALITY = {"print": 92, "screen": 82}
+
+
+def output_profile_path(root: Path, settings: Settings) -> Path:
+    return root / "assets" / settings.print.output_profile
+
+
+def load_output_profile(root: Path, settings: Settings) -> ImageCms.ImageCmsProfile:
+    """The print output profile; a clear error if it is missing or not a CMYK output profile."""
+    path = output_profile_path(root, settings)
+    where = f"brochure/brochure.yaml: print.output_profile: assets/{settings.print.output_profile}"
+    if not path.resolve().is_relative_to((root / "assets").resolve()):
+        raise BuildError(f"{where} is outside assets/")
+    if not path.is_file():
+        raise BuildError(f"{where} not found")
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(path.read_bytes()))
+    except (OSError, ImageCms.PyCMSError) as error:
+        raise BuildError(f"{where} is not a valid ICC profile ({error})") from None
+    if profile.profile.xcolor_space.strip() != "CMYK":
+        raise BuildError(f"{where} describes {profile.profile.xcolor_space.strip()}, not CMYK: "
+                         "the press needs a CMYK output profile")
+    return profile
+
+
+def prepare_images(root: Path, settings: Settings, variant: str, figures: list[FigureSpec]) -> dict[str, Path]:
+    """Map each figure id to the file the `variant` embeds, converting (or reusing) as needed."""
+    cache = root / CACHE_DIR
+    profile_bytes = output_profile_path(root, settings).read_bytes() if variant == "print" else b""
+    prepared = {}
+    for figure in figures:
+        source = root / "assets" / figure.file
+        data = source.read_bytes()
+        key = hashlib.sha256(b"\0".join([
+            CONVERSION_VERSION.encode(), variant.encode(), data, profile_bytes,
+            f"{figure.width_mm}x{figure.height_mm}".encode()])).hexdigest()[:24]
+        target = cache / f"{figure.id}-{variant}-{key}.jpg"
+        if not target.is_file():
+            image = open_photo(data, figure, source, root)
+            converted = to_cmyk(image, load_output_profile(root, settings)) if variant == "print" else to_screen(image, figure)
+            with atomic_path(target) as temporary:
+                dpi = (SCREEN_PPI, SCREEN_PPI) if variant == "screen" else image.info.get("dpi", (300, 300))
+                converted.save(temporary, "JPEG", quality=JPEG_QUALITY[variant], dpi=dpi)
+        prepared[figure.id] = target
+    return prepared
+
+
+def open_photo(data: bytes, figure: FigureSpec, source: Path, root: Path) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
+        raise BuildError(f"brochure/brochure.yaml: figures.{figure.id}.file: {source.relative_to(root)} "
+                         f"is not a readable image ({error})") from None
+    return image
+
+
+def source_profile(image: Image.Image) -> ImageCms.ImageCmsProfile:
+    embedded = image.info.get("icc_profile")
+    if embedded:
+        return ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def to_cmyk(image: Image.Image, output: ImageCms.ImageCmsProfile) -> Image.Image:
+    if image.mode == "CMYK":
+        return image
+    rgb = image.convert("RGB")
+    transform = ImageCms.buildTransform(
+        source_profile(image), output, "RGB", "CMYK",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+    return ImageCms.applyTransform(rgb, transform)
+
+
+def to_screen(image: Image.Image, figure: FigureSpec) -> Image.Image:
+    if image.mode != "RGB" or image.info.get("icc_profile"):
+        # Web browsers and PDF viewers assume sRGB for untagged RGB: convert to it once here.
+        if image.mode == "CMYK" or image.info.get("icc_profile"):
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            image = ImageCms.profileToProfile(image, source_profile(image), srgb, outputMode="RGB")
+        else:
+            image = image.convert("RGB")
+    width, height = figure.pixels_at(SCREEN_PPI)
+    # Cover the frame (object-fit: cover) at 150 ppi: scale so both sides reach the frame.
+    scale = max(width / image.width, height / image.height)
+    if scale < 1:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    return image

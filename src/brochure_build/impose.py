@@ -1,0 +1,160 @@
+"""Imposition stage: the print file's pages as saddle-stitch printer spreads.
+
+A saddle-stitched booklet of N pages (a multiple of 4) is N/4 sheets folded in half and nested.
+Sheet s (from the outside in) carries, front: N-2s | 1+2s, back: 2+2s | N-1-2s. A right-to-left
+edition (Arabic) binds on the right, so every spread mirrors: 1+2s | N-2s and so on.
+
+Each page is placed as a form XObject clipped to its trim plus the bleed on the three outer
+sides (at the spine the pages meet at the trim). The sheet keeps the print file's output intent;
+crop and fold marks sit outside the bleed, in the registration colour (/Separation /All),
+never RGB. Boxes: TrimBox = the spread's trim, BleedBox = TrimBox + bleed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    RectangleObject,
+)
+
+from brochure_build.errors import BuildError
+from brochure_build.model import Edition
+from brochure_build.postprocess import rewrite_xmp, write_with_content_id
+
+PT_PER_MM = 72 / 25.4
+MARK_OFFSET_MM = 2.0  # gap between the bleed's edge and a mark
+MARK_LENGTH_MM = 5.0
+MARK_WIDTH_PT = 0.25
+
+
+def sheet_order(page_count: int, right_to_left: bool = False) -> list[tuple[int, int]]:
+    """(left, right) page numbers of every sheet side, front then back, outermost sheet first."""
+    if page_count % 4:
+        raise BuildError(f"saddle stitching needs a multiple of 4 pages; the print file has {page_count}: "
+                         "change the page plan in brochure/brochure.yaml")
+    sides = []
+    for s in range(page_count // 4):
+        front = (page_count - 2 * s, 1 + 2 * s)
+        back = (2 + 2 * s, page_count - 1 - 2 * s)
+        sides += [front, back]
+    return [(right, left) for left, right in sides] if right_to_left else sides
+
+
+def impose(print_pdf: Path, target: Path, edition: Edition) -> int:
+    """Write the imposed sheets of `print_pdf` to `target`; returns the number of sheet sides."""
+    reader = PdfReader(print_pdf)
+    settings = edition.settings
+    bleed = settings.bleed_mm * PT_PER_MM
+    trim = reader.pages[0].trimbox
+    width, height = float(trim.width), float(trim.height)
+    sheet_w, sheet_h = sorted((settings.print.sheet.width_mm * PT_PER_MM, settings.print.sheet.height_mm * PT_PER_MM), reverse=True)
+    margin = bleed + (MARK_OFFSET_MM + MARK_LENGTH_MM) * PT_PER_MM
+    if 2 * width + 2 * margin > sheet_w + 0.01 or height + 2 * margin > sheet_h + 0.01:
+        raise BuildError(f"brochure/brochure.yaml: print.sheet: {settings.print.sheet.width_mm:g} × "
+                         f"{settings.print.sheet.height_mm:g} mm cannot hold a spread with bleed and marks "
+                         f"({(2 * width + 2 * margin) / PT_PER_MM:.0f} × {(height + 2 * margin) / PT_PER_MM:.0f} mm)")
+    x0, y0 = (sheet_w - 2 * width) / 2, (sheet_h - height) / 2
+
+    writer = PdfWriter()
+    writer.pdf_header = reader.pdf_header
+    forms = [page_form(writer, page, bleed) for page in reader.pages]
+    registration = registration_colour_space(writer)
+    for left, right in sheet_order(len(reader.pages), edition.language.direction == "rtl"):
+        sheet = writer.add_blank_page(sheet_w, sheet_h)
+        content = []
+        xobjects = DictionaryObject()
+        for number, x, clip in ((left, x0, "right"), (right, x0 + width, "left")):
+            name = f"/P{number}"
+            xobjects[NameObject(name)] = forms[number - 1][clip]
+            source = reader.pages[number - 1].trimbox
+            content.append(f"q 1 0 0 1 {x - float(source.left):.4f} {y0 - float(source.bottom):.4f} cm {name} Do Q")
+        content.append(marks(x0, y0, 2 * width, height, bleed))
+        sheet[NameObject("/Resources")] = DictionaryObject({
+            NameObject("/XObject"): xobjects,
+            NameObject("/ColorSpace"): DictionaryObject({NameObject("/Reg"): registration}),
+        })
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(content).encode())
+        sheet[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+        sheet.trimbox = RectangleObject([x0, y0, x0 + 2 * width, y0 + height])
+        sheet.bleedbox = RectangleObject([x0 - bleed, y0 - bleed, x0 + 2 * width + bleed, y0 + height + bleed])
+
+    root = reader.trailer["/Root"]
+    if "/OutputIntents" in root:
+        writer.root_object[NameObject("/OutputIntents")] = root["/OutputIntents"].clone(writer)
+    if "/Metadata" in root:
+        writer.root_object[NameObject("/Metadata")] = root.raw_get("/Metadata").clone(writer).indirect_reference
+    if "/Lang" in root:
+        writer.root_object[NameObject("/Lang")] = root["/Lang"]
+    writer.add_metadata({key: value for key, value in (reader.metadata or {}).items()})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    rewrite_xmp(writer, hashlib.sha256(buffer.getvalue()).digest(), edition.language.tag)
+    write_with_content_id(writer, target)
+    return 2 * len(reader.pages) // 4
+
+
+def page_form(writer: PdfWriter, page, bleed: float) -> dict[str, object]:
+    """The page as two form XObjects: one clipped for the left of a spread, one for the right."""
+    trim = page.trimbox
+    resources = page.raw_get("/Resources")
+    resources = resources.clone(writer) if resources is not None else DictionaryObject()
+    if hasattr(resources, "indirect_reference") and resources.indirect_reference is not None:
+        resources = resources.indirect_reference
+    data = page.get_contents().get_data() if page.get_contents() is not None else b""
+    left, bottom, right, top = float(trim.left), float(trim.bottom), float(trim.right), float(trim.top)
+    forms = {}
+    # "right": the page's right edge is the spine (it sits on the left of the spread).
+    for spine, box in (("right", (left - bleed, bottom - bleed, right, top + bleed)),
+                       ("left", (left, bottom - bleed, right + bleed, top + bleed))):
+        form = DecodedStreamObject()
+        form.update({
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(round(v, 4)) for v in box),
+            NameObject("/Resources"): resources,
+            NameObject("/FormType"): NumberObject(1),
+        })
+        form.set_data(data)
+        forms[spine] = writer._add_object(form.flate_encode())
+    return forms
+
+
+def registration_colour_space(writer: PdfWriter):
+    """/Separation /All: marks printed on every plate, as crop marks must be."""
+    tint = DictionaryObject({
+        NameObject("/FunctionType"): NumberObject(2),
+        NameObject("/Domain"): ArrayObject([NumberObject(0), NumberObject(1)]),
+        NameObject("/C0"): ArrayObject([NumberObject(0)] * 4),
+        NameObject("/C1"): ArrayObject([NumberObject(1)] * 4),
+        NameObject("/N"): NumberObject(1),
+    })
+    return writer._add_object(ArrayObject([NameObject("/Separation"), NameObject("/All"), NameObject("/DeviceCMYK"), tint]))
+
+
+def marks(x: float, y: float, width: float, height: float, bleed: float) -> str:
+    """Crop marks at the spread's four corners and fold marks at the spine, outside the bleed."""
+    gap = bleed + MARK_OFFSET_MM * PT_PER_MM
+    length = MARK_LENGTH_MM * PT_PER_MM
+    lines = []
+    for cx in (x, x + width):
+        for cy, direction in ((y, -1), (y + height, 1)):
+            # vertical mark on the trim line, beyond the bleed
+            lines.append((cx, cy + direction * gap, cx, cy + direction * (gap + length)))
+    for cy in (y, y + height):
+        for cx, direction in ((x, -1), (x + width, 1)):
+            lines.append((cx + direction * gap, cy, cx + direction * (gap + length), cy))
+    spine = x + width / 2
+    lines += [(spine, y - gap, spine, y - gap - length), (spine, y + height + gap, spine, y + height + gap + length)]
+    path = " ".join(f"{x1:.3f} {y1:.3f} m {x2:.3f} {y2:.3f} l" for x1, y1, x2, y2 in lines)
+    return f"q /Reg CS 1 SCN {MARK_WIDTH_PT} w {path} S Q"
