@@ -122,7 +122,7 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
                 problems = fallback_problems(temporary, edition.language.fonts, context)
                 if problems:
                     raise BuildError("\n".join(problems))
-                finish(temporary, edition, variant)
+                finish(temporary, edition, variant, root)
         stamp_path(pdf_path).write_text(fingerprint)
         result = BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started)
         built.append(result)

@@ -12,8 +12,6 @@ never RGB. Boxes: TrimBox = the spread's trim, BleedBox = TrimBox + bleed.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -29,7 +27,7 @@ from pypdf.generic import (
 
 from brochure_build.errors import BuildError
 from brochure_build.model import Edition
-from brochure_build.postprocess import rewrite_xmp, write_with_content_id
+from brochure_build.postprocess import write_with_content_id
 
 PT_PER_MM = 72 / 25.4
 MARK_OFFSET_MM = 2.0  # gap between the bleed's edge and a mark
@@ -97,10 +95,7 @@ def impose(print_pdf: Path, target: Path, edition: Edition) -> int:
     if "/Lang" in root:
         writer.root_object[NameObject("/Lang")] = root["/Lang"]
     writer.add_metadata({key: value for key, value in (reader.metadata or {}).items()})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    rewrite_xmp(writer, hashlib.sha256(buffer.getvalue()).digest(), edition.language.tag)
-    write_with_content_id(writer, target)
+    write_with_content_id(writer, target, edition.language.tag)
     return 2 * len(reader.pages) // 4
 
 

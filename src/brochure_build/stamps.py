@@ -5,6 +5,7 @@ pipeline's own code, so any change that could alter a page triggers a rebuild.""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from brochure_build.content import SETTINGS_FILE, text_file
@@ -29,7 +30,9 @@ def edition_fingerprint(root: Path, edition: Edition) -> str:
 
 
 def variant_fingerprint(edition_inputs: str, variant: str) -> str:
-    return hashlib.sha256(f"{edition_inputs}:{variant}".encode()).hexdigest()
+    # SOURCE_DATE_EPOCH changes the dates inside the PDFs, so it is an input too.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return hashlib.sha256(f"{edition_inputs}:{variant}:{epoch}".encode()).hexdigest()
 
 
 def stamp_path(pdf: Path) -> Path:

@@ -7,12 +7,13 @@ text from content can never become markup.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
 
 from brochure_build.errors import BuildError
-from brochure_build.model import Edition
+from brochure_build.model import Edition, Settings
 
 STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base.css", "css/pages.css")
 # Rendered by WeasyPrint; the imposed file is made from the print file (impose.py).
@@ -26,6 +27,17 @@ def make_environment(root: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+
+
+def document_date(settings: Settings) -> str:
+    """The date written into the PDFs: SOURCE_DATE_EPOCH when set (reproducible-builds.org),
+    otherwise the edition's date from brochure.yaml. Never the clock: same sources, same bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return settings.date
+    if not epoch.strip().isdigit():
+        raise BuildError(f"SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01, found {epoch!r}")
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path,
@@ -42,6 +54,7 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
             edition=edition,
             variant=variant,
             stylesheets=STYLESHEETS,
+            date=document_date(settings),
             css_href=lambda sheet: relative(root / "layouts" / sheet),
             image_href=lambda figure_id: relative(images[figure_id]),
             output_profile_href=relative(root / "assets" / settings.print.output_profile),
