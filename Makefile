@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SYSTEM := build/.cache/system-deps-ok
 
-.PHONY: all build test lint clean photos
+.PHONY: all build preflight test lint clean photos
 
 all: build
 
@@ -18,10 +18,25 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-## build: the print and screen PDFs of every edition, into build/<lang>/
-build: $(SYSTEM) $(INSTALLED)
+# Everything a build reads. When none of it changed since the last good run, and no output was
+# deleted, `make` does nothing (without starting Python); otherwise brochure build itself skips
+# the editions whose inputs did not change.
+SOURCES := $(shell find brochure layouts fonts assets src -type f ! -name '*.pyc' 2>/dev/null) pyproject.toml
+DONE := build/.cache/make-build.done
+
+## build: check the content, build every edition (print, screen, imposed) into build/<lang>/, preflight them
+build: $(DONE)
+	@while read -r output; do test -f "$$output" || { rm -f $(DONE); exec $(MAKE) --no-print-directory build; }; done < $(DONE)
+
+$(DONE): $(SYSTEM) $(INSTALLED) $(SOURCES)
 	@$(BIN)/brochure check
 	@$(BIN)/brochure build
+	@$(BIN)/brochure preflight
+	@find build -name '*.pdf' -not -path 'build/.cache/*' > $@
+
+## preflight: check the built editions again (table, build/preflight.json, build/preflight.html)
+preflight: $(INSTALLED)
+	@$(BIN)/brochure preflight
 
 ## test: the test suite (real renders)
 test: $(SYSTEM) $(INSTALLED)

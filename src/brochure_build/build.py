@@ -5,6 +5,7 @@ content → fonts → assets → for each edition and variant: HTML → layout �
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from brochure_build import content, fonts
 from brochure_build.errors import BuildError
 from brochure_build.images import load_output_profile, prepare_images
 from brochure_build.impose import impose
-from brochure_build.layoutcheck import plan_problems
+from brochure_build.layoutcheck import copy_fit, plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
@@ -39,6 +40,11 @@ class BuiltFile:
 
 def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str:
     return f"{settings.slug}-{code}-{variant}.{suffix}"
+
+
+def layout_report_path(pdf: Path) -> Path:
+    """Where the copy-fit measures of a rendered variant are kept (read by preflight)."""
+    return pdf.with_suffix(".layout.json")
 
 
 def check_assets(root: Path, settings: Settings) -> None:
@@ -113,7 +119,10 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
             html = render_html(environment, edition, variant, root, out_dir, prepare_images(root, settings, variant, figures))
             write_text_atomic(html_path, html)
             document = renderer.render(html, html_path, context, lookup)
-            problems = plan_problems(edition, document, context)
+            # Kept whether or not it fits, so preflight can say by how much a language overflows.
+            layout = copy_fit(edition, document)
+            write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
+            problems = plan_problems(edition, layout, context)
             if problems:
                 raise BuildError("\n".join(problems))
             pages = len(document.pages)

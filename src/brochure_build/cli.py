@@ -29,7 +29,11 @@ def make_parser() -> argparse.ArgumentParser:
     check.add_argument("--accept", action="store_true",
                        help="record that the translations of --lang are up to date with the current source")
     check.add_argument("--key", metavar="KEY", help="with --accept: only this block, or the blocks under it")
-    for command in (build, check):
+    preflight = commands.add_parser(
+        "preflight", help="check the built editions as a print shop would; exit 1 on any failure",
+        description="Check every built edition: copy-fit, pages, fonts, images, boxes, colour, accessibility, content. "
+                    "Prints a table (language × check) and writes build/preflight.json and build/preflight.html.")
+    for command in (build, check, preflight):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--lang", action="append", metavar="L",
@@ -55,10 +59,23 @@ def run_check(args: argparse.Namespace) -> int:
     return check_content(args.root.resolve(), args.lang, accept=args.accept, key=args.key)
 
 
+def run_preflight(args: argparse.Namespace) -> int:
+    from brochure_build.build import BUILD_DIR, output_name
+    from brochure_build.preflight import preflight
+    from brochure_build.preflightreport import failures, table, write_reports
+
+    root = args.root.resolve()
+    settings, report = preflight(root, args.lang)
+    print(table(report))
+    screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
+    write_reports(root, settings.slug, report, screens)
+    return 1 if failures(report) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return {"build": run_build, "check": run_check}[args.command](args)
+        return {"build": run_build, "check": run_check, "preflight": run_preflight}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

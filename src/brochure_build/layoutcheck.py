@@ -14,31 +14,120 @@ def section_start_pages(document) -> dict[str, int]:
     return starts
 
 
-def plan_problems(edition: Edition, document, context: str) -> list[str]:
-    """Every way the laid-out pages differ from the plan, as messages that name the section.
+def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
+    """Every way the laid-out pages (`report`, from copy_fit) differ from the plan, as messages
+    that name the section, the page and by how much.
 
     A section that runs longer than its planned pages is named as the cause; the sections it
     pushes later are not reported again.
     """
     problems = []
-    starts = section_start_pages(document)
+    for entry in report["sections"]:
+        start, _ = entry["pages"]
+        if start is None:
+            problems.append(f"{context}: section {entry['id']!r} is missing from the pages")
+        elif entry["overflow"]:
+            first, last = entry["planned"]
+            planned = f"page {first}" if first == last else f"pages {first}-{last}"
+            overflow = entry["overflow"]
+            onto = ", ".join(map(str, overflow["pages"]))
+            problems.append(f"{context}: section {entry['id']!r} does not fit {planned}: {overflow['lines']} lines "
+                            f"({overflow['mm']} mm) run onto page {onto}; shorten the text or set a smaller type "
+                            "step in layouts/css/languages.css")
+    for frame in report["frames"]:
+        problems.append(f"{context}: section {frame['section']!r}: text overflows {frame['frame']} on page {frame['page']} "
+                        f"by {frame['mm']} mm ({frame['lines']} lines)")
+    if not problems:
+        for entry in report["sections"]:
+            if entry["pages"][0] != entry["planned"][0]:
+                problems.append(f"{context}: section {entry['id']!r} starts on page {entry['pages'][0]}, "
+                                f"the plan says {entry['planned'][0]}")
+        if report["pages"] != edition.settings.page_count:
+            problems.append(f"{context}: {report['pages']} pages, the plan has {edition.settings.page_count}")
+    return problems
+
+
+# --- Copy-fit measures, read from WeasyPrint's box tree. `page._page_box` is private API: the
+# version is pinned in pyproject.toml (weasyprint 70.x), and tests cover these measures.
+PX_TO_MM = 25.4 / 96
+TOLERANCE_PX = 0.5
+
+
+def line_boxes(box) -> list:
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    return [child for child in box.descendants() if isinstance(child, LineBox)]
+
+
+def lines_by_section(page_box, section_ids: set[str]) -> dict[str, list]:
+    """The line boxes of a page grouped by the section (element id) they belong to."""
+    grouped: dict[str, list] = {}
+    for box in page_box.children[0].descendants():
+        element = getattr(box, "element", None)
+        if element is not None and element.get("id") in section_ids and hasattr(box, "children"):
+            grouped.setdefault(element.get("id"), []).extend(line_boxes(box))
+    return grouped
+
+
+def section_of(box, page_box, section_ids: set[str]) -> str | None:
+    for section_id, lines in lines_by_section(page_box, section_ids).items():
+        if any(line in lines for line in line_boxes(box)) or box.element is not None and box.element.get("id") == section_id:
+            return section_id
+    return None
+
+
+def describe_element(element) -> str:
+    if element is None:
+        return "?"
+    classes = element.get("class", "").split()
+    return f"{element.tag}.{classes[0]}" if classes else element.tag
+
+
+def copy_fit(edition: Edition, document) -> dict:
+    """Where each section sits and how much overflows: extra pages (lines and mm of text on them)
+    and fixed-height frames whose text runs past their bottom edge."""
     specs = [section.spec for section in edition.sections]
+    section_ids = {spec.id for spec in specs}
+    starts = section_start_pages(document)
     total = len(document.pages)
+    sections = []
     for index, spec in enumerate(specs):
         start = starts.get(spec.id)
-        if start is None:
-            problems.append(f"{context}: section {spec.id!r} is missing from the pages")
-            continue
-        end = (starts.get(specs[index + 1].id, total + 1) - 1) if index + 1 < len(specs) else total
-        taken = end - start + 1
-        if taken > spec.page_count:
-            planned = f"page {spec.first_page}" if spec.page_count == 1 else f"pages {spec.first_page}-{spec.last_page}"
-            problems.append(f"{context}: section {spec.id!r} does not fit: it takes {taken} pages, the plan gives it "
-                            f"{spec.page_count} ({planned}); shorten the text or set a smaller type step in layouts/css/languages.css")
-    if not problems:
-        for spec in specs:
-            if starts.get(spec.id, spec.first_page) != spec.first_page:
-                problems.append(f"{context}: section {spec.id!r} starts on page {starts[spec.id]}, the plan says {spec.first_page}")
-        if total != edition.settings.page_count:
-            problems.append(f"{context}: {total} pages, the plan has {edition.settings.page_count}")
-    return problems
+        end = None
+        if start is not None:
+            end = (starts.get(specs[index + 1].id, total + 1) - 1) if index + 1 < len(specs) else total
+        entry = {"id": spec.id, "planned": [spec.first_page, spec.last_page], "pages": [start, end], "overflow": None}
+        if start is not None and end - start + 1 > spec.page_count:
+            extra_pages = list(range(start + spec.page_count, end + 1))
+            lines = 0
+            height = 0.0
+            for number in extra_pages:
+                page_box = document.pages[number - 1]._page_box
+                boxes = lines_by_section(page_box, section_ids).get(spec.id, [])
+                lines += len(boxes)
+                if boxes:
+                    height += max(b.position_y + b.height for b in boxes) - page_box.content_box_y()
+            entry["overflow"] = {"pages": extra_pages, "lines": lines, "mm": round(height * PX_TO_MM, 1)}
+        sections.append(entry)
+    return {"pages": total, "sections": sections, "frames": frame_overflows(document, section_ids)}
+
+
+def frame_overflows(document, section_ids: set[str]) -> list[dict]:
+    """Boxes of fixed height (or the page's own content area) whose lines run past the bottom."""
+    found = []
+    for number, page in enumerate(document.pages, 1):
+        page_box = page._page_box
+        frames = [(page_box.children[0], page_box.content_box_y() + page_box.height, "the page area")]
+        for box in page_box.children[0].descendants():
+            if getattr(box, "style", None) is not None and box.style["height"] != "auto" and hasattr(box, "children"):
+                frames.append((box, box.content_box_y() + box.height, describe_element(box.element)))
+        for box, bottom, name in frames:
+            lines = [line for line in line_boxes(box) if line.position_y + line.height > bottom + TOLERANCE_PX]
+            # A page-filling frame (cover, opener) reaches into the bleed on purpose; only text counts.
+            lines = [line for line in lines if line.children and any(getattr(c, "text", "").strip() or c.children
+                                                                     for c in line.children)]
+            if lines:
+                overflow = max(line.position_y + line.height for line in lines) - bottom
+                found.append({"page": number, "frame": name, "section": section_of(box, page_box, section_ids),
+                              "lines": len(lines), "mm": round(overflow * PX_TO_MM, 1)})
+    return found

@@ -1,0 +1,100 @@
+"""Preflight results as people read them: a terminal table, build/preflight.json and
+build/preflight.html with page thumbnails of every edition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+
+from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.preflight import CHECKS, Report
+
+THUMBNAIL_DPI = 18
+SYMBOL = {"pass": "pass", "warn": "warn", "fail": "FAIL"}
+
+HTML = jinja2.Template("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Preflight — {{ slug }}</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1c1c1c; }
+  table { border-collapse: collapse; margin-bottom: 2em; }
+  th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: center; }
+  td.pass { background: #e3f4e1; } td.warn { background: #fff3cd; } td.fail { background: #f8d7da; font-weight: bold; }
+  .thumbs img { height: 110px; border: 1px solid #ccc; margin: 2px; }
+  li.fail { color: #a40000; } li.warn { color: #8a6d00; }
+</style></head><body>
+<h1>Preflight: {{ verdict }}</h1>
+<table><tr><th>language</th>{% for check in checks %}<th>{{ check }}</th>{% endfor %}</tr>
+{% for code, results in report.items() %}<tr><th>{{ code }}</th>
+{% for check in checks %}<td class="{{ results[check].status }}">{{ results[check].status }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% for code, results in report.items() %}
+<h2 id="{{ code }}">{{ code }}</h2>
+<ul>{% for check in checks %}{% for message in results[check].messages %}
+<li class="{{ results[check].status }}"><b>{{ check }}</b>: {{ message }}</li>{% endfor %}{% endfor %}</ul>
+<div class="thumbs">{% for thumb in thumbnails.get(code, []) %}
+<img src="{{ thumb }}" alt="{{ code }} page {{ loop.index }}">{% endfor %}</div>
+{% endfor %}
+</body></html>
+""", autoescape=True)
+
+
+def failures(report: Report) -> int:
+    return sum(result.status == "fail" for results in report.values() for result in results.values())
+
+
+def warnings(report: Report) -> int:
+    return sum(result.status == "warn" for results in report.values() for result in results.values())
+
+
+def verdict(report: Report) -> str:
+    failed, warned = failures(report), warnings(report)
+    if failed:
+        return f"failed: {failed} check{'s' if failed != 1 else ''} failed, {warned} with warnings"
+    return f"passed: {len(report)} languages × {len(CHECKS)} checks" + (f", {warned} with warnings" if warned else "")
+
+
+def table(report: Report) -> str:
+    width = max(len(check) for check in CHECKS)
+    lines = ["lang  " + "  ".join(f"{check:<{width}}" for check in CHECKS)]
+    for code, results in report.items():
+        lines.append(f"{code:<4}  " + "  ".join(f"{SYMBOL[results[check].status]:<{width}}" for check in CHECKS))
+    details = [f"{code} {check}: {message}" for code, results in report.items() for check in CHECKS
+               for message in results[check].messages]
+    return "\n".join(lines + ([""] + details if details else []) + ["", f"Preflight {verdict(report)}."])
+
+
+def as_json(report: Report) -> dict:
+    return {
+        "passed": failures(report) == 0,
+        "checks": list(CHECKS),
+        "languages": {code: {check: {"status": result.status, "messages": result.messages} for check, result in results.items()}
+                      for code, results in report.items()},
+    }
+
+
+def write_reports(root: Path, slug: str, report: Report, screen_pdfs: dict[str, Path]) -> None:
+    build = root / "build"
+    write_text_atomic(build / "preflight.json", json.dumps(as_json(report), indent=1, ensure_ascii=False) + "\n")
+    thumbnails = {code: write_thumbnails(pdf, build / "preflight" / code) for code, pdf in screen_pdfs.items() if pdf.is_file()}
+    relative = {code: [path.relative_to(build).as_posix() for path in paths] for code, paths in thumbnails.items()}
+    write_text_atomic(build / "preflight.html", HTML.render(slug=slug, report=report, checks=CHECKS,
+                                                             verdict=verdict(report), thumbnails=relative))
+
+
+def write_thumbnails(pdf: Path, folder: Path) -> list[Path]:
+    import pypdfium2 as pdfium
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        for number, page in enumerate(document, 1):
+            path = folder / f"page-{number:02d}.png"
+            with atomic_path(path) as temporary:
+                page.render(scale=THUMBNAIL_DPI / 72).to_pil().save(temporary, "PNG")
+            paths.append(path)
+    finally:
+        document.close()
+    return paths

@@ -1,0 +1,108 @@
+"""`brochure preflight`: the committed content passes; overflowing text, a low-resolution photo
+and a font from outside fonts/ each fail their check, named."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from fontTools.ttLib import TTFont
+from PIL import Image
+
+from brochure_build.build import build
+from brochure_build.cli import main
+from brochure_build.errors import BuildError
+from brochure_build.preflight import CHECKS
+
+
+def run_preflight(root, capsys, *languages: str) -> tuple[int, str]:
+    argv = ["preflight", "--root", str(root)]
+    for code in languages:
+        argv += ["--lang", code]
+    status = main(argv)
+    return status, capsys.readouterr().out
+
+
+def test_committed_content_passes_every_check(built_project, capsys):
+    status, out = run_preflight(built_project, capsys)
+    assert status == 0, out
+    header, *rows = out.splitlines()[:7]
+    assert header.split() == ["lang", *CHECKS]
+    assert [row.split()[0] for row in rows] == ["zh", "en", "fr", "es", "ru", "ar"]
+    assert all(row.split()[1:] == ["pass"] * len(CHECKS) for row in rows), out
+    assert out.rstrip().endswith("Preflight passed: 6 languages × 8 checks.")
+    report = json.loads((built_project / "build/preflight.json").read_text())
+    assert report["passed"] is True
+    assert report["languages"]["ar"]["accessibility"] == {"status": "pass", "messages": []}
+    html = (built_project / "build/preflight.html").read_text()
+    thumbnails = re.findall(r'<img src="(preflight/[a-z]{2}/page-\d\d\.png)"', html)
+    assert len(thumbnails) == 72
+    assert all((built_project / "build" / thumb).is_file() for thumb in thumbnails)
+
+
+def double_the_text(root, code: str) -> None:
+    path = root / "brochure/text" / f"{code}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for section in data["sections"].values():
+        if "body" in section:
+            section["body"] = [f"{paragraph} {paragraph}" for paragraph in section["body"]]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_doubled_text_fails_copy_fit_naming_the_sections(project, capsys):
+    build(project, ["en"])
+    double_the_text(project, "en")
+    with pytest.raises(BuildError, match="section 'priority-2' does not fit page 8"):
+        build(project, ["en"])
+    status, out = run_preflight(project, capsys, "en")
+    assert status == 1
+    row = out.splitlines()[1].split()
+    assert row[0] == "en" and row[1 + CHECKS.index("copy-fit")] == "FAIL"
+    # Priority 1 had room to spare: its doubled text still fits page 7 (checked on the PNG).
+    for section, page in [("priority-2", 8), ("priority-3", 9), ("priority-4", 10), ("closing", 11)]:
+        assert re.search(rf"en copy-fit: print: section '{section}' does not fit page {page}: \d+ lines \([\d.]+ mm\) run onto page",
+                         out), (section, out)
+    # The last good PDFs are still there, and still pass the checks that read them.
+    assert row[1 + CHECKS.index("fonts")] == "pass"
+    assert row[1 + CHECKS.index("content")] == "pass"
+    assert out.rstrip().endswith("Preflight failed: 1 check failed, 0 with warnings.")
+
+
+def test_low_resolution_photo_and_foreign_font_fail(project, capsys):
+    # A photo with a sixth of the pixels it needs: 50 ppi at its placed size.
+    photo = project / "assets/photos/asselborn-murad.jpg"
+    Image.open(photo).convert("RGB").resize((343, 134)).save(photo, quality=90)
+    # A font from outside fonts/: a renamed copy of Noto Sans in assets/, declared and allowed.
+    font = TTFont(project / "fonts/NotoSans-Regular.ttf")
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):
+            record.string = "Intruder Sans"
+    font.save(project / "assets/intruder.ttf")
+    with (project / "layouts/css/fonts.css").open("a") as css:
+        css.write('\n@font-face { font-family: "Intruder"; src: url("../../assets/intruder.ttf"); }\n'
+                  '.figure__credit { font-family: "Intruder"; }\n')
+    settings = project / "brochure/brochure.yaml"
+    settings.write_text(settings.read_text().replace("en: {tag: en, fonts: [Brochure Serif, Brochure Sans]}",
+                                                     "en: {tag: en, fonts: [Brochure Serif, Brochure Sans, Intruder]}"))
+    build(project, ["en"])
+    status, out = run_preflight(project, capsys, "en")
+    assert status == 1
+    assert re.search(r"en images: print: page 7: asselborn-murad is 50 ppi at its placed size \(343×134 px over 174×68 mm\); "
+                     r"the print file needs 300 ppi", out), out
+    assert "en images: screen: page 7: asselborn-murad is 50 ppi" in out
+    assert re.search(r"en fonts: print: font 'Intruder Sans' \([A-Z]{6}\+Intruder\) is not one of the fonts in fonts/", out), out
+    row = out.splitlines()[1].split()
+    failed = [check for check, status in zip(CHECKS, row[1:], strict=True) if status == "FAIL"]
+    assert failed == ["fonts", "images"]
+
+
+def test_unbuilt_project_fails_every_file_check_and_warns_of_stale_translations(project, capsys):
+    source = project / "brochure/text/zh.yaml"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("卢森堡一直", "卢森堡始终", 1), encoding="utf-8")
+    status, out = run_preflight(project, capsys, "zh", "fr")
+    assert status == 1
+    assert "zh pages: no print, screen, imposed PDF in build/zh/: run `brochure build`" in out
+    assert re.search(r"fr content: warning: brochure/text/fr\.yaml:\d+: sections\.\S+: stale", out), out
