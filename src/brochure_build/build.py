@@ -6,8 +6,11 @@ content → fonts → assets → for each edition and variant: HTML → layout �
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from brochure_build.output import atomic_path, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
 from brochure_build.postprocess import finish
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
-from brochure_build.templating import make_environment, render_html
+from brochure_build.templating import VARIANTS, make_environment, render_html
 
 BUILD_DIR = "build"
 # In build order: the imposed file is made from the print file.
@@ -64,8 +67,12 @@ def check_assets(root: Path, settings: Settings) -> None:
 
 
 def build(root: Path, languages: list[str] | None = None, force: bool = False,
-          report: Callable[[BuiltFile], None] = lambda built: None) -> list[BuiltFile]:
-    """Build the print and screen PDFs of every edition in `languages` (default all)."""
+          report: Callable[[BuiltFile], None] = lambda built: None, jobs: int | None = None) -> list[BuiltFile]:
+    """Build the print, screen and imposed PDFs of every edition in `languages` (default all).
+
+    Editions whose inputs have not changed are skipped. The others render in parallel, one
+    worker process per core (or `jobs`), each worker warm across the editions it is given.
+    """
     root = root.resolve()
     settings, editions = content.load_content(root, languages)
     fonts.verify_fonts(root)
@@ -73,40 +80,93 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     check_assets(root, settings)
     load_output_profile(root, settings)
 
-    renderer = None
-    environment = make_environment(root)
     built: list[BuiltFile] = []
-    failures: list[str] = []
+    pending: list[tuple[Edition, str]] = []
     for edition in editions:
-        # One edition's failure does not stop the others: production sees every problem at once.
-        try:
-            renderer = build_edition(root, edition, environment, renderer, force, report, built)
-        except BuildError as error:
-            failures.append(str(error))
+        inputs = edition_fingerprint(root, edition)
+        if not force and all(is_up_to_date(variant_path(root, edition, variant), variant_fingerprint(inputs, variant))
+                             for variant in OUTPUT_VARIANTS):
+            for variant in OUTPUT_VARIANTS:
+                result = BuiltFile(edition.language.code, variant, variant_path(root, edition, variant), settings.page_count, 0.0, True)
+                built.append(result)
+                report(result)
+        else:
+            pending.append((edition, inputs))
+    if not pending:
+        return built
+    # Photos are converted once, here, for every edition that needs them (build/.cache/images/).
+    for variant in VARIANTS:
+        prepare_images(root, settings, variant, list(settings.figures.values()))
+
+    failures: list[str] = []
+    workers = min(jobs or os.cpu_count() or 1, len(pending))
+    if workers <= 1:
+        renderer = None
+        for edition, inputs in pending:
+            # One edition's failure does not stop the others: production sees every problem at once.
+            try:
+                results, renderer = build_edition(root, edition, inputs, renderer, force)
+            except BuildError as error:
+                failures.append(str(error))
+                continue
+            for result in results:
+                built.append(result)
+                report(result)
+    else:
+        context = multiprocessing.get_context("fork")  # workers inherit the isolated fontconfig and loaded content
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force) for edition, inputs in pending]
+            for future in futures:
+                outcome = future.result()
+                if isinstance(outcome, str):
+                    failures.append(outcome)
+                    continue
+                for result in outcome:
+                    built.append(result)
+                    report(result)
     if failures:
         raise BuildError("\n".join(failures))
     return built
 
 
-def build_edition(root: Path, edition: Edition, environment, renderer, force: bool,
-                  report: Callable[[BuiltFile], None], built: list[BuiltFile]):
-    """Build the print, screen and imposed PDFs of one edition; returns the (possibly new) warm renderer."""
+def variant_path(root: Path, edition: Edition, variant: str) -> Path:
+    code = edition.language.code
+    return root / BUILD_DIR / code / output_name(edition.settings, code, variant, "pdf")
+
+
+# The warm renderer of a worker process, kept across the editions the worker is given.
+_worker_renderer = None
+
+
+def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
+    """build_edition in a worker process; a failure comes back as its message (picklable)."""
+    global _worker_renderer
+    try:
+        results, _worker_renderer = build_edition(root, edition, inputs, _worker_renderer, force)
+    except BuildError as error:
+        return str(error)
+    return results
+
+
+def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bool) -> tuple[list[BuiltFile], object]:
+    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed).
+
+    Returns what was built and the warm renderer, created on first need and reused after."""
     from brochure_build.pdf import Renderer, TextLookup
 
     settings = edition.settings
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
-    inputs = edition_fingerprint(root, edition)
+    environment = make_environment(root)
+    built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     for variant in OUTPUT_VARIANTS:
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
         fingerprint = variant_fingerprint(inputs, variant)
         if not force and is_up_to_date(pdf_path, fingerprint):
-            result = BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True)
-            built.append(result)
-            report(result)
+            built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
             continue
         context = f"{code} {variant}"
         if variant == "imposed":
@@ -133,7 +193,5 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
                     raise BuildError("\n".join(problems))
                 finish(temporary, edition, variant, root)
         stamp_path(pdf_path).write_text(fingerprint)
-        result = BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started)
-        built.append(result)
-        report(result)
-    return renderer
+        built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
+    return built, renderer

@@ -19,9 +19,11 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build the print and screen PDFs of every edition",
-                                description="Build build/<lang>/<slug>-<lang>-{print,screen}.pdf, keeping the "
+                                description="Build build/<lang>/<slug>-<lang>-{print,screen,imposed}.pdf, keeping the "
                                             "intermediate HTML beside them. Unchanged editions are skipped.")
     build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")
+    build.add_argument("--jobs", type=int, metavar="N",
+                       help="render at most N editions at once (default: one per core)")
     check = commands.add_parser(
         "check", help="validate all content and report missing, extra and stale translations",
         description="Validate brochure/ without rendering. Per language: missing and extra blocks (errors, exit 1) "
@@ -49,7 +51,7 @@ def run_build(args: argparse.Namespace) -> int:
         status = "unchanged" if built.skipped else f"{built.pages} pages  {built.seconds:4.1f} s"
         print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}")
 
-    build(args.root, args.lang, force=args.force, report=report)
+    build(args.root, args.lang, force=args.force, report=report, jobs=args.jobs)
     return 0
 
 
