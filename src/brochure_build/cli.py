@@ -9,6 +9,7 @@ from pathlib import Path
 
 from brochure_build import __version__
 from brochure_build.errors import BuildError, ContentError
+from brochure_build.proofs import PROOF_DPI
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,16 @@ def make_parser() -> argparse.ArgumentParser:
     check.add_argument("--accept", action="store_true",
                        help="record that the translations of --lang are up to date with the current source")
     check.add_argument("--key", metavar="KEY", help="with --accept: only this block, or the blocks under it")
-    for command in (build, check):
+    proofs = commands.add_parser(
+        "proofs", help="render the built PDFs to PNG proofs and contact sheets",
+        description="From the built screen PDFs: build/<lang>/proofs/page-NN.png, build/<lang>/contact-sheet.png "
+                    "(spreads as a reader sees them) and build/proofs/languages.png (a row per language, a column "
+                    "per page). Run `brochure build` first.")
+    proofs.add_argument("--dpi", type=float, default=PROOF_DPI, help=f"resolution of the page PNGs (default: {PROOF_DPI})")
+    proofs.add_argument("--snapshots", type=Path, metavar="DIR",
+                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
+                             "resolution the visual regression test compares (`make approve`)")
+    for command in (build, check, proofs):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--lang", action="append", metavar="L",
@@ -55,10 +65,28 @@ def run_check(args: argparse.Namespace) -> int:
     return check_content(args.root.resolve(), args.lang, accept=args.accept, key=args.key)
 
 
+def run_proofs(args: argparse.Namespace) -> int:
+    from brochure_build.proofs import write_proofs
+    from brochure_build.snapshots import write_snapshots
+
+    root = args.root.resolve()
+    if args.snapshots:
+        written = write_snapshots(root, args.snapshots.resolve(), args.lang)
+        print(f"{len(written)} snapshots written to {args.snapshots}")
+        return 0
+    written = write_proofs(root, args.lang, dpi=args.dpi)
+    pages = [path for path in written if path.name.startswith("page-")]
+    for path in written:
+        if path not in pages:
+            print(path.relative_to(root))
+    print(f"{len(pages)} page PNGs in build/<lang>/proofs/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return {"build": run_build, "check": run_check}[args.command](args)
+        return {"build": run_build, "check": run_check, "proofs": run_proofs}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
