@@ -9,7 +9,6 @@ from pathlib import Path
 
 from brochure_build import __version__
 from brochure_build.errors import BuildError, ContentError
-from brochure_build.proofs import PROOF_DPI
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -35,7 +34,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="From the built screen PDFs: build/<lang>/proofs/page-NN.png, build/<lang>/contact-sheet.png "
                     "(spreads as a reader sees them) and build/proofs/languages.png (a row per language, a column "
                     "per page). Run `brochure build` first.")
-    proofs.add_argument("--dpi", type=float, default=PROOF_DPI, help=f"resolution of the page PNGs (default: {PROOF_DPI})")
+    proofs.add_argument("--dpi", type=float, help="resolution of the page PNGs (default: 100)")
     proofs.add_argument("--snapshots", type=Path, metavar="DIR",
                         help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
                              "resolution the visual regression test compares (`make approve`)")
@@ -66,7 +65,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_proofs(args: argparse.Namespace) -> int:
-    from brochure_build.proofs import write_proofs
+    from brochure_build.proofs import PROOF_DPI, write_proofs
     from brochure_build.snapshots import write_snapshots
 
     root = args.root.resolve()
@@ -74,7 +73,7 @@ def run_proofs(args: argparse.Namespace) -> int:
         written = write_snapshots(root, args.snapshots.resolve(), args.lang)
         print(f"{len(written)} snapshots written to {args.snapshots}")
         return 0
-    written = write_proofs(root, args.lang, dpi=args.dpi)
+    written = write_proofs(root, args.lang, dpi=args.dpi or PROOF_DPI)
     pages = [path for path in written if path.name.startswith("page-")]
     for path in written:
         if path not in pages:

@@ -18,10 +18,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from brochure_build import content
-from brochure_build.errors import BuildError, ContentError
+from brochure_build.build import BUILD_DIR, output_name
+from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.output import atomic_path
 
-BUILD_DIR = "build"
 PROOF_VARIANT = "screen"
 PROOF_DPI = 100            # page PNGs: readable at 100 %, ~830 × 1170 px for A4
 CONTACT_PAGE_WIDTH = 280   # px per page on a contact sheet
@@ -150,7 +150,7 @@ def save_png(image: Image.Image, target: Path, optimize: bool = False) -> None:
 
 def built_pdfs(root: Path, languages: list[str] | None) -> tuple[list[tuple[str, bool, Path]], str]:
     """(code, right to left, screen PDF) of each selected language, and the slug; fails if one is not built."""
-    problems: list = []
+    problems: list[Problem] = []
     settings = content.load_settings(root, problems)
     if settings is None:
         raise ContentError(problems)
@@ -161,7 +161,7 @@ def built_pdfs(root: Path, languages: list[str] | None) -> tuple[list[tuple[str,
     editions = []
     missing = []
     for code in codes:
-        pdf = root / BUILD_DIR / code / f"{settings.slug}-{code}-{PROOF_VARIANT}.pdf"
+        pdf = root / BUILD_DIR / code / output_name(settings, code, PROOF_VARIANT, "pdf")
         if not pdf.is_file():
             missing.append(f"{pdf.relative_to(root)} not found")
         editions.append((code, settings.language(code).direction == "rtl", pdf))
