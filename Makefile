@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SYSTEM := build/.cache/system-deps-ok
 
-.PHONY: all build preflight test lint clean photos
+.PHONY: all build preflight test lint clean photos proofs approve
 
 all: build
 
@@ -37,6 +37,15 @@ $(DONE): $(SYSTEM) $(INSTALLED) $(SOURCES)
 ## preflight: check the built editions again (table, build/preflight.json, build/preflight.html)
 preflight: $(INSTALLED)
 	@$(BIN)/brochure preflight
+
+## proofs: page PNGs and contact sheets per edition, and build/proofs/languages.png
+proofs: build
+	@$(BIN)/brochure proofs
+
+## approve: accept the pages as they are now: rewrite the snapshots in tests/snapshots/
+approve: build
+	@$(BIN)/brochure proofs --snapshots tests/snapshots
+	@git status --short tests/snapshots 2>/dev/null || true
 
 ## test: the test suite (real renders)
 test: $(SYSTEM) $(INSTALLED)

@@ -35,7 +35,16 @@ def make_parser() -> argparse.ArgumentParser:
         "preflight", help="check the built editions as a print shop would; exit 1 on any failure",
         description="Check every built edition: copy-fit, pages, fonts, images, boxes, colour, accessibility, content. "
                     "Prints a table (language × check) and writes build/preflight.json and build/preflight.html.")
-    for command in (build, check, preflight):
+    proofs = commands.add_parser(
+        "proofs", help="render the built PDFs to PNG proofs and contact sheets",
+        description="From the built screen PDFs: build/<lang>/proofs/page-NN.png, build/<lang>/contact-sheet.png "
+                    "(spreads as a reader sees them) and build/proofs/languages.png (a row per language, a column "
+                    "per page). Run `brochure build` first.")
+    proofs.add_argument("--dpi", type=float, help="resolution of the page PNGs (default: 100)")
+    proofs.add_argument("--snapshots", type=Path, metavar="DIR",
+                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
+                             "resolution the visual regression test compares (`make approve`)")
+    for command in (build, check, preflight, proofs):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--lang", action="append", metavar="L",
@@ -74,10 +83,28 @@ def run_preflight(args: argparse.Namespace) -> int:
     return 1 if failures(report) else 0
 
 
+def run_proofs(args: argparse.Namespace) -> int:
+    from brochure_build.proofs import PROOF_DPI, write_proofs
+    from brochure_build.snapshots import write_snapshots
+
+    root = args.root.resolve()
+    if args.snapshots:
+        written = write_snapshots(root, args.snapshots.resolve(), args.lang)
+        print(f"{len(written)} snapshots written to {args.snapshots}")
+        return 0
+    written = write_proofs(root, args.lang, dpi=args.dpi or PROOF_DPI)
+    pages = [path for path in written if path.name.startswith("page-")]
+    for path in written:
+        if path not in pages:
+            print(path.relative_to(root))
+    print(f"{len(pages)} page PNGs in build/<lang>/proofs/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return {"build": run_build, "check": run_check, "preflight": run_preflight}[args.command](args)
+        return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
