@@ -129,7 +129,8 @@ def check_copy_fit(root: Path, edition: Edition | None, files: dict[str, Path], 
             continue
         layout = json.loads(path.read_text(encoding="utf-8"))
         if layout.get("inputs") != variant_fingerprint(inputs, variant):
-            result.fail(f"{variant}: the last layout is older than its inputs (content, layouts, fonts, photos or the pipeline): run `brochure build`")
+            result.fail(f"{variant}: the last layout is older than its inputs (content, layouts, fonts, photos or the "
+                        "pipeline): run `brochure build`")
             continue
         for problem in plan_problems(edition, layout, f"{variant}"):
             result.fail(problem)
