@@ -16,6 +16,7 @@ from brochure_build.content import load_content
 from brochure_build.errors import BuildError
 from brochure_build.impose import sheet_order
 from brochure_build.pdfinspect import image_placements, objects_naming, rgb_operators
+from brochure_build.preflight import structure_elements
 from conftest import pdf_path
 from helpers import normalize
 
@@ -112,24 +113,6 @@ def test_screen_is_tagged_pdf_ua_with_language_title_and_metadata(built_project,
     assert 'pdfuaid:part="1"' in metadata
     assert f"<rdf:li>{edition.language.tag}</rdf:li>" in metadata  # dc:language
     assert pdf.stat().st_size < 2_000_000
-
-
-def structure_elements(reader: PdfReader, kind: str) -> list:
-    found = []
-
-    def walk(node) -> None:
-        node = node.get_object()
-        if node.get("/S") == kind:
-            found.append(node)
-        kids = node.get("/K")
-        kids = kids if isinstance(kids, list) else [kids] if kids is not None else []
-        for kid in kids:
-            kid = kid.get_object() if hasattr(kid, "get_object") else kid
-            if isinstance(kid, dict) and "/S" in kid:
-                walk(kid)
-
-    walk(reader.trailer["/Root"]["/StructTreeRoot"])
-    return found
 
 
 @pytest.mark.parametrize("code", LANGUAGES)
