@@ -20,6 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from brochure_build import content
+from brochure_build.errors import ContentError
 from brochure_build.serve import Preview, PreviewServer, set_css_token
 from helpers import normalize
 
@@ -247,3 +248,33 @@ def test_preview_in_a_real_browser(project, server_process, browser):
     output = log.read_text()
     assert output.rstrip().endswith("Stopped.")
     assert re.search(r"zh  preview 2: 12 pages in [\d.]+ s \(.*\), [\d.]+ s after saving layouts/css/tokens\.css", output)
+
+
+def test_a_change_re_renders_only_the_editions_it_concerns(project):
+    preview = Preview(project, "zh")
+    assert set(preview.pending) == {"zh"}  # the language to show first, nothing else
+    preview.pending.clear()
+    for code in ("zh", "en"):  # two editions shown; the other four never opened
+        preview.publish(code, images=(b"page",))
+    english = preview.edition("en")
+    assert preview.fonts_checked and preview.edition("en") is english  # content kept between renders
+
+    preview.apply({"brochure/text/en.yaml": 1.0})
+    assert {code: pending.changed for code, pending in preview.pending.items()} == {"en": {"brochure/text/en.yaml"}}
+    assert preview.edition("en") is not english and preview.edition("en") == english  # reloaded from its file only
+
+    preview.pending.clear()
+    preview.apply({"layouts/css/tokens.css": 2.0})
+    assert {code: pending.saved_at for code, pending in preview.pending.items()} == {"zh": 2.0, "en": 2.0}
+    assert preview.fonts_checked and preview.editions  # a stylesheet changes neither content nor fonts
+
+    preview.apply({"fonts/manifest.yaml": 3.0, "assets/photos/hrc-ceiling.jpg": 3.5})
+    assert not preview.fonts_checked and not preview.assets_checked
+    assert preview.pending["zh"].saved_at == 3.5
+
+    settings = preview.settings
+    (project / "brochure" / "brochure.yaml").write_text("slug: [", encoding="utf-8")
+    preview.apply({"brochure/brochure.yaml": 4.0})
+    assert preview.settings is settings and preview.languages() == ["zh", "en", "fr", "es", "ru", "ar"]  # the last good
+    with pytest.raises(ContentError, match=r"brochure/brochure.yaml:1: YAML syntax error"):
+        preview.edition("zh")

@@ -104,7 +104,7 @@ class View:
     """What the browser shows for one language; replaced as a whole, never changed in place."""
 
     language: str
-    revision: int = 0                    # changes whenever anything shown changes
+    revision: int = 0                    # a new number whenever anything shown changes
     generation: int = 0                  # changes when new page images are served
     images: tuple[bytes, ...] = ()
     previous: tuple[int, tuple[bytes, ...]] = (0, ())  # the generation before, for browsers still loading it
@@ -139,6 +139,7 @@ class Preview:
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.views: dict[str, View] = {}
+        self.revision = 0  # one counter for every view, and for the settings loading or failing
         self.pending: dict[str, Pending] = {}
         self.seen: dict[str, float] = {}
         self.settings: Settings | None = None  # the last good settings
@@ -167,7 +168,7 @@ class Preview:
 
     def view(self, code: str) -> View:
         with self.condition:
-            return self.views.get(code) or View(code, error="\n".join(map(str, self.settings_problems)))
+            return self.views.get(code) or View(code, self.revision, error="\n".join(map(str, self.settings_problems)))
 
     def want(self, code: str, focus: bool = False) -> None:
         """A browser shows `code`: render it if it has never been, and keep it current."""
@@ -194,8 +195,8 @@ class Preview:
 
     def publish(self, code: str, **changes) -> View:
         with self.condition:
-            view = self.views.get(code) or View(code)
-            view = replace(view, revision=view.revision + 1, **changes)
+            self.revision += 1
+            view = replace(self.views.get(code) or View(code), revision=self.revision, **changes)
             self.views[code] = view
             self.condition.notify_all()
             return view
@@ -265,12 +266,15 @@ class Preview:
         """Reload brochure/brochure.yaml; on failure keep the last good settings for the page."""
         problems: list[Problem] = []
         settings = content.load_settings(self.root, problems)
-        self.settings_problems = sorted(set(problems)) if settings is None else []
-        if settings is not None:
-            self.settings = settings
-            self.editions.clear()
-            self.assets_checked = False
-            self.focus = self.focus or settings.source_language
+        with self.condition:
+            self.settings_problems = sorted(set(problems)) if settings is None else []
+            if settings is not None:
+                self.settings = settings
+                self.editions.clear()
+                self.assets_checked = False
+                self.focus = self.focus or settings.source_language
+            self.revision += 1  # wakes a page that shows no language yet
+            self.condition.notify_all()
 
     def edition(self, code: str) -> Edition:
         """The edition of `code`, loading what a change made stale; raises what stops a build."""
@@ -284,7 +288,9 @@ class Preview:
             raise ContentError(problems)
         if not self.fonts_checked:
             fonts.verify_fonts(self.root)
-            self.renderer = None  # a font file changed: WeasyPrint would keep the old one
+            # A font file changed: WeasyPrint would keep the old one in its font configuration.
+            fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
+            self.renderer = None
             self.fonts_checked = True
         if not self.assets_checked:
             check_assets(self.root, settings)
@@ -564,6 +570,8 @@ def serve(root: Path, port: int = 8000, language: str | None = None) -> int:
     """`brochure serve`: run until interrupted."""
     server = start(root, port, language)
     print(f"Previewing {server.preview.root} at {server.url}  (Ctrl-C to stop)", flush=True)
+    for problem in server.preview.settings_problems:
+        print(problem, file=sys.stderr, flush=True)
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
