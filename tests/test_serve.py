@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from brochure_build import content
 from brochure_build.errors import ContentError
-from brochure_build.serve import Preview, PreviewServer, set_css_token
+from brochure_build.serve import Preview, PreviewServer, Watcher, set_css_token
 from helpers import normalize
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -278,3 +278,16 @@ def test_a_change_re_renders_only_the_editions_it_concerns(project):
     assert preview.settings is settings and preview.languages() == ["zh", "en", "fr", "es", "ru", "ar"]  # the last good
     with pytest.raises(ContentError, match=r"brochure/brochure.yaml:1: YAML syntax error"):
         preview.edition("zh")
+
+
+def test_the_watcher_reports_what_changed_and_when(project):
+    watcher = Watcher(project)
+    assert watcher.changes() == {}
+    tokens = project / "layouts" / "css" / "tokens.css"
+    set_css_token(tokens, "color-tint", "#ffffff")
+    (project / "layouts" / "css" / ".tokens.css.swp").write_text("an editor's swap file")
+    (project / "brochure" / "text" / "es.yaml").unlink()
+    changes = watcher.changes()
+    assert changes.keys() == {"layouts/css/tokens.css", "brochure/text/es.yaml"}
+    assert changes["layouts/css/tokens.css"] == tokens.stat().st_mtime_ns / 1e9
+    assert watcher.changes() == {}

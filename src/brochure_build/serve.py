@@ -51,6 +51,7 @@ from brochure_build.model import Edition, Settings
 WATCHED = ("brochure", "layouts", "assets", "fonts")
 PREVIEW_DIR = "build/.preview"
 POLL_SECONDS = 0.05      # file watcher
+SETTLE_SECONDS = 0.02    # after a change, until the files are still: an editor truncates, then writes
 LONG_POLL_SECONDS = 20   # a /status?after=N request waits at most this long for news
 VIEWED_SECONDS = 3       # a language counts as viewed this long after its last status request
 DPI = 72                 # page images: 595 × 842 px for A4, two pages side by side on a laptop screen
@@ -86,7 +87,22 @@ class Watcher:
         return files
 
     def changes(self) -> dict[str, float]:
-        """Changed paths since the last call, each with the time it changed (seconds since the epoch)."""
+        """Paths changed since the last call, each with the time it changed (seconds since the epoch).
+
+        Once something changed, scans again until nothing more does (for at most a second), so a
+        file caught between an editor's truncation and its write is not rendered half-written.
+        """
+        changed = self.compare()
+        deadline = time.monotonic() + 1
+        while changed and time.monotonic() < deadline:
+            time.sleep(SETTLE_SECONDS)
+            more = self.compare()
+            if not more:
+                break
+            changed |= more
+        return changed
+
+    def compare(self) -> dict[str, float]:
         snapshot = self.scan()
         now = time.time()
         changed = {path: (snapshot[path][0] / 1e9 if path in snapshot else now)
@@ -112,7 +128,7 @@ class View:
     error: str = ""                      # the last render failed; the images are the last good ones
     problems: str = ""                   # the images are new, but `brochure build` would stop on these
     seconds: float | None = None         # the last render, from its start to its images
-    steps: dict[str, float] = field(default_factory=dict)  # where those seconds went
+    steps: dict[str, float] = field(default_factory=dict)  # where those seconds went; cpu: CPU seconds in all
     latency: float | None = None         # from saving the file that triggered it to its images being served
     pdf: Path | None = None              # the preview PDF
 
@@ -358,7 +374,7 @@ class Preview:
         clock.lap("checks")
         images = page_images(pdf)
         clock.lap("images")
-        return pdf, images, problems, clock.laps
+        return pdf, images, problems, clock.result()
 
     # -- what /status says ------------------------------------------------------------------------
 
@@ -399,14 +415,20 @@ class Preview:
 
 
 class Stopwatch:
+    """Wall time per step, and the CPU time of the whole (which other processes on the machine do not inflate)."""
+
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
         self.last = time.perf_counter()
+        self.cpu = time.thread_time()
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.laps[name] = round(now - self.last, 3)
         self.last = now
+
+    def result(self) -> dict[str, float]:
+        return self.laps | {"cpu": round(time.thread_time() - self.cpu, 3)}
 
 
 def page_images(pdf: Path) -> tuple[bytes, ...]:
