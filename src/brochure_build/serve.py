@@ -656,3 +656,16 @@ def time_edit(url: str, language: str, edit, timeout: float = 120) -> dict:
         raise BuildError(after["error"])
     return {"seconds": seconds, "server_seconds": after["latency"], "render_seconds": after["seconds"],
             "peak_rss_mb": after["peak_rss_mb"]}
+
+
+def time_css_edits(url: str, root: Path, language: str, runs: int = 5) -> list[dict]:
+    """`runs` saves of layouts/css/tokens.css (the tint token, nudged back and forth) timed with
+    `time_edit` against the server at `url` previewing `root`; the file is left as it was, and
+    its pages rendered again. Nothing else may change in the project meanwhile."""
+    tokens = root / "layouts" / "css" / "tokens.css"
+    original = tokens.read_text(encoding="utf-8")
+    try:
+        return [time_edit(url, language, lambda run=run: set_css_token(tokens, "color-tint", ("#e5f4fa", "#e5f4fc")[run % 2]))
+                for run in range(runs)]
+    finally:
+        time_edit(url, language, lambda: tokens.write_text(original, encoding="utf-8"))
