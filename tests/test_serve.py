@@ -291,3 +291,24 @@ def test_the_watcher_reports_what_changed_and_when(project):
     assert changes.keys() == {"layouts/css/tokens.css", "brochure/text/es.yaml"}
     assert changes["layouts/css/tokens.css"] == tokens.stat().st_mtime_ns / 1e9
     assert watcher.changes() == {}
+
+
+def test_a_closed_tab_stops_counting_as_viewed(http_only):
+    _, server = http_only
+
+    def waiting() -> list[threading.Thread]:  # handler threads still answering a request
+        return [thread for thread in threading.enumerate() if "process_request" in thread.name]
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    revision = server.preview.view("en").revision
+    connection.request("GET", f"/status?lang=en&after={revision}")  # a page waiting for news of en
+    deadline = time.monotonic() + 10
+    while not ("en" in server.preview.seen and waiting()):
+        assert time.monotonic() < deadline, "the long poll did not start"
+        time.sleep(0.05)
+    connection.close()  # the tab moves on
+    # The wait notices within a second or so, well before its 20 s limit, and en stops counting as shown.
+    deadline = time.monotonic() + 10
+    while waiting():
+        assert time.monotonic() < deadline, "the long poll of a closed connection is still waiting"
+        time.sleep(0.05)

@@ -31,7 +31,9 @@ import json
 import os
 import re
 import resource
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -196,12 +198,12 @@ class Preview:
                 self.pending[code] = Pending()
                 self.wake.set()
 
-    def wait(self, code: str, after: int, timeout: float = LONG_POLL_SECONDS) -> View:
-        """The view of `code` once its revision is no longer `after` (or after `timeout`)."""
+    def wait(self, code: str, after: int, timeout: float = LONG_POLL_SECONDS, gone=lambda: False) -> View:
+        """The view of `code` once its revision is no longer `after` (or after `timeout`, or when `gone()`)."""
         deadline = time.monotonic() + timeout
         with self.condition:
-            while not self.stopping.is_set():
-                self.seen[code] = time.monotonic()
+            while not self.stopping.is_set() and not gone():
+                self.seen[code] = time.monotonic()  # a browser still shows it
                 view = self.view(code)
                 left = deadline - time.monotonic()
                 if view.revision != after or left <= 0:
@@ -509,7 +511,8 @@ class Handler(BaseHTTPRequestHandler):
             if code:
                 # A first request (the page loading, or a measurement) makes the language the focus.
                 preview.want(code, focus=after is None)
-            view = preview.view(code) if after is None else preview.wait(code, int(after) if after.isdigit() else -1)
+            view = preview.view(code) if after is None else \
+                preview.wait(code, int(after) if after.isdigit() else -1, gone=self.client_gone)
             return self.send_json(preview.status(code, view))
         if parts[0] == "pages" and len(parts) == 4:
             return self.send_page_image(*parts[1:])
@@ -523,6 +526,14 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 1 and parts[0] in preview.languages():
             return self.redirect(f"/{parts[0]}/")
         return self.send(HTTPStatus.NOT_FOUND, b"not found\n")
+
+    def client_gone(self) -> bool:
+        """The browser closed the connection (the tab moved on): its language is no longer shown."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def send_page(self, code: str) -> None:
         preview = self.server.preview
