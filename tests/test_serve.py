@@ -1,5 +1,6 @@
-"""The preview server: its file serving over plain HTTP, and the whole loop in a real headless
-Chromium (load the spreads, edit a CSS token, break and mend CSS and YAML, switch language)."""
+"""The live preview (preview.py, serve.py): what a change re-renders, the file serving over plain
+HTTP, and the whole loop in a real headless Chromium (load the spreads, edit a CSS token, break
+and mend CSS and YAML, switch language)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from pypdf import PdfReader
 
 from brochure_build import content
 from brochure_build.errors import ContentError
-from brochure_build.serve import Preview, PreviewServer, Watcher, set_css_token
+from brochure_build.preview import Preview, Watcher
+from brochure_build.serve import PreviewServer, set_css_token
 from helpers import normalize
 
 CHROMIUM = Path("/usr/bin/chromium")
