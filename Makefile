@@ -4,13 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SYSTEM := build/.cache/system-deps-ok
+TEST_SYSTEM := build/.cache/system-deps-test-ok
+port ?= 8000
 
-.PHONY: all build preflight test lint clean photos proofs approve
+.PHONY: all build preflight test lint clean photos proofs approve watch
 
 all: build
 
 $(SYSTEM): scripts/system_deps.sh
 	@scripts/system_deps.sh
+	@mkdir -p $(dir $@) && touch $@
+
+$(TEST_SYSTEM): scripts/system_deps.sh
+	@scripts/system_deps.sh test
 	@mkdir -p $(dir $@) && touch $@
 
 $(INSTALLED): pyproject.toml
@@ -47,9 +53,13 @@ approve: build
 	@$(BIN)/brochure proofs --snapshots tests/snapshots
 	@git status --short tests/snapshots 2>/dev/null || true
 
-## test: the test suite (real renders)
-test: $(SYSTEM) $(INSTALLED)
+## test: the test suite (real renders, and a headless chromium for the preview server)
+test: $(SYSTEM) $(TEST_SYSTEM) $(INSTALLED)
 	$(BIN)/python -m pytest -q
+
+## watch: live preview of the pages as spreads at http://127.0.0.1:8000/ (make watch lang=en port=8001)
+watch: $(SYSTEM) $(INSTALLED)
+	@$(BIN)/brochure serve --port $(port) $(if $(lang),--lang $(lang))
 
 ## lint: ruff
 lint: $(INSTALLED)

@@ -50,6 +50,15 @@ def make_parser() -> argparse.ArgumentParser:
         command.add_argument("--lang", action="append", metavar="L",
                              help="only this language (repeatable; default: every language)")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    serve = commands.add_parser(
+        "serve", help="preview an edition's pages as spreads in the browser, re-rendered on every change",
+        description="Serve a live preview on 127.0.0.1: the pages of an edition as spreads, re-rendered when a file in "
+                    "brochure/, layouts/, assets/ or fonts/ changes; errors are shown in the page.")
+    serve.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                       help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="port on 127.0.0.1 (default: 8000; 0: any free port)")
+    serve.add_argument("--lang", metavar="L", help="language shown first (default: the source language)")
+    serve.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return parser
 
 
@@ -101,10 +110,17 @@ def run_proofs(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from brochure_build.serve import serve
+
+    return serve(args.root, port=args.port, language=args.lang)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs}[args.command](args)
+        return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
+                "serve": run_serve}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

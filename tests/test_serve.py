@@ -1,0 +1,316 @@
+"""The live preview (preview.py, serve.py): what a change re-renders, the file serving over plain
+HTTP, and the whole loop in a real headless Chromium (load the spreads, edit a CSS token, break
+and mend CSS and YAML, switch language)."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from brochure_build import content
+from brochure_build.errors import ContentError
+from brochure_build.preview import Preview, Watcher
+from brochure_build.serve import PreviewServer, set_css_token
+from helpers import normalize
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT = 120  # seconds: a render takes 1–5 s, more while other work shares the machine
+
+
+@pytest.fixture()
+def http_only(project):
+    """A preview server over `project` that answers HTTP but renders nothing."""
+    server = PreviewServer(Preview(project), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield project, server
+    server.shutdown()
+    server.server_close()
+
+
+def get(server: PreviewServer, path: str, host: str | None = None, method: str = "GET") -> tuple[int, bytes]:
+    """Send `path` exactly as written (http.client does not normalise ../ or %2e)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    connection.putrequest(method, path, skip_host=host is not None)
+    if host is not None:
+        connection.putheader("Host", host)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
+
+
+def test_serves_the_pdfs_in_build_and_nothing_else(http_only, tmp_path):
+    root, server = http_only
+    pdf = root / "build" / "zh" / "proof-zh-print.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(b"%PDF-1.7 the print PDF\n")
+    (root / "build" / "zh" / "notes.txt").write_text("not a PDF")
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF-1.7 outside the project\n")
+    (root / "build" / "zh" / "escape.pdf").symlink_to(secret)
+
+    assert get(server, "/files/zh/proof-zh-print.pdf") == (200, b"%PDF-1.7 the print PDF\n")
+    for path in ("/files/../brochure/brochure.yaml", "/files/%2e%2e/brochure/brochure.yaml",
+                 "/files/zh/..%2f..%2fbrochure%2fbrochure.yaml", "/files/..%2f..%2f..%2f..%2fetc%2fpasswd",
+                 "/files//etc/passwd", f"/files/{secret}", "/files/zh/escape.pdf", "/files/zh/notes.txt",
+                 "/files/zh/x%00.pdf", "/files/", "/files/zh"):
+        status, body = get(server, path)
+        assert (status, body) == (404, b"only the PDFs in build/ are served\n"), path
+    # The status lists the built PDF with a link that serves it.
+    status, body = get(server, "/status?lang=zh")
+    assert status == 200 and b'"url": "/files/zh/proof-zh-print.pdf"' in body
+
+
+def test_answers_only_to_its_own_address(http_only):
+    _, server = http_only
+    assert get(server, "/status?lang=zh", host="attacker.example:80")[0] == 421
+    assert get(server, "/status?lang=zh", host=f"localhost:{server.server_port}")[0] == 200
+    assert get(server, "/status?lang=zh", method="POST")[0] == 501
+    assert get(server, "/xx/") == (404, b"not found\n")
+    assert get(server, "/status?lang=xx") == (404, b"no language 'xx'\n")
+    assert server.server_address[0] == "127.0.0.1"
+
+
+# -- the browser test -----------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def server_process(project, tmp_path):
+    """`brochure serve` over `project` on a free port, in its own process as a user runs it."""
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "brochure_build", "serve", "--root", str(project), "--port", "0"],
+                                   stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + WAIT
+    while not (match := re.search(r"at (http://127\.0\.0\.1:\d+/)", log.read_text())):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    yield match[1], process, log
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), \
+        "the preview test needs Debian's chromium and chromium-driver: run `scripts/system_deps.sh test` (as root)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(dir=tmp_path)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+# Most frequent colour of a page image as the browser has it, read back through a canvas.
+DOMINANT_COLOUR = """
+const image = arguments[0], canvas = document.createElement('canvas');
+canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+const context = canvas.getContext('2d');
+context.drawImage(image, 0, 0);
+const data = context.getImageData(0, 0, canvas.width, canvas.height).data, counts = new Map();
+for (let i = 0; i < data.length; i += 4) {
+  const key = `${data[i]},${data[i + 1]},${data[i + 2]}`;
+  counts.set(key, (counts.get(key) || 0) + 1);
+}
+return [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+"""
+
+
+def shown(driver) -> dict:
+    """What the page shows: the generation of its images, the images, the banner."""
+    return driver.execute_script("""
+        const images = [...document.querySelectorAll('#spreads img.page')];
+        const banner = document.getElementById('banner');
+        return {generation: Number(document.getElementById('spreads').dataset.generation),
+                pages: images.map((image) => image.dataset.page),
+                loaded: images.every((image) => image.complete && image.naturalWidth > 0),
+                sources: images.map((image) => image.getAttribute('src')),
+                banner: banner.hidden ? '' : banner.textContent};""")
+
+
+def wait_for(driver, condition, what: str) -> dict:
+    deadline = time.monotonic() + WAIT
+    while True:
+        state = shown(driver)
+        if condition(state):
+            return state
+        assert time.monotonic() < deadline, f"waited {WAIT} s for {what}; the page shows {state}"
+        time.sleep(0.1)
+
+
+def colour(driver, page: int) -> tuple[int, ...]:
+    image = driver.find_element("css selector", f'img.page[data-page="{page}"]')
+    return tuple(int(part) for part in driver.execute_script(DOMINANT_COLOUR, image).split(","))
+
+
+def near(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 6) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+def x_of(driver, page: int) -> float:
+    return driver.find_element("css selector", f'img.page[data-page="{page}"]').rect["x"]
+
+
+def test_preview_in_a_real_browser(project, server_process, browser):
+    url, process, log = server_process
+    tokens = project / "layouts" / "css" / "tokens.css"
+    text_file = project / "brochure" / "text" / "zh.yaml"
+
+    # Load: the Chinese edition's twelve pages as seven spreads, the cover alone on the right.
+    browser.get(url)
+    assert browser.current_url == url + "zh/"
+    first = wait_for(browser, lambda s: s["generation"] >= 1 and s["loaded"], "the first pages")
+    assert first["pages"] == [str(n) for n in range(1, 13)] and first["banner"] == ""
+    spreads = browser.find_elements("css selector", "#spreads .spread")
+    assert [len(spread.find_elements("css selector", "img.page")) for spread in spreads] == [1, 2, 2, 2, 2, 2, 1]
+    blank = spreads[0].find_element("css selector", ".blank").rect["x"]
+    assert blank < x_of(browser, 1) and x_of(browser, 2) < x_of(browser, 3) and x_of(browser, 12) < \
+        spreads[-1].find_element("css selector", ".blank").rect["x"]
+    # Page 6, the opener, is filled with the tint colour of tokens.css (#e5f4fb).
+    assert near(colour(browser, 6), (0xE5, 0xF4, 0xFB))
+    languages = [link.text for link in browser.find_elements("css selector", "#languages a")]
+    assert languages == ["zh", "en", "fr", "es", "ru", "ar"]
+
+    # Edit a token: the page refreshes by itself with the new colour.
+    set_css_token(tokens, "color-tint", "#f3e3c3")
+    second = wait_for(browser, lambda s: s["generation"] > first["generation"] and s["loaded"], "the edited pages")
+    assert second["sources"] != first["sources"] and len(second["pages"]) == 12
+    assert near(colour(browser, 6), (0xF3, 0xE3, 0xC3))
+
+    # Broken CSS: the error is shown above the last good pages.
+    good_css = tokens.read_text()
+    tokens.write_text(good_css.replace("--color-ink:", "colour: red;\n  --color-ink:"))
+    broken = wait_for(browser, lambda s: s["banner"], "the CSS error")
+    assert "zh preview: WeasyPrint: Ignored `colour: red`" in broken["banner"] and "unknown property" in broken["banner"]
+    assert broken["sources"] == second["sources"] and broken["loaded"]
+    tokens.write_text(good_css)
+    mended = wait_for(browser, lambda s: not s["banner"] and s["generation"] > second["generation"], "recovery from CSS")
+    assert near(colour(browser, 6), (0xF3, 0xE3, 0xC3)) and mended["loaded"]
+
+    # Broken YAML: its file:line message, the pages stay; mended, the pages come back.
+    good_text = text_file.read_text(encoding="utf-8")
+    lines = good_text.splitlines(keepends=True)
+    line = next(number for number, text in enumerate(lines, 1) if text.startswith("  credit: "))
+    lines[line - 1] = lines[line - 1].rstrip("\n") + ": x\n"
+    text_file.write_text("".join(lines), encoding="utf-8")
+    broken = wait_for(browser, lambda s: s["banner"], "the YAML error")
+    assert f"brochure/text/zh.yaml:{line}: YAML syntax error: mapping values are not allowed here" in broken["banner"]
+    assert broken["sources"] == mended["sources"] and broken["loaded"]
+    assert browser.find_element("id", "banner").is_displayed()
+    text_file.write_text(good_text, encoding="utf-8")
+    recovered = wait_for(browser, lambda s: not s["banner"] and s["generation"] > mended["generation"], "recovery from YAML")
+    assert len(recovered["pages"]) == 12 and recovered["loaded"]
+
+    # The preview PDF link: the current Chinese edition, twelve pages.
+    link = browser.find_element("css selector", "#pdfs a.pdf")
+    assert link.text == "preview (screen) PDF"
+    with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
+        reader = PdfReader(io.BytesIO(response.read()))
+    settings, (edition,) = content.load_content(project, ["zh"])
+    assert len(reader.pages) == 12 and normalize(edition.title_lines[0]) in normalize(reader.pages[0].extract_text())
+
+    # Switch to Arabic: the spreads mirror, the cover alone on the left.
+    browser.find_element("link text", "ar").click()
+    wait_for(browser, lambda s: s["generation"] >= 1 and s["loaded"] and s["sources"][0].startswith("/pages/ar/"),
+             "the Arabic pages")
+    assert browser.current_url == url + "ar/"
+    spreads = browser.find_elements("css selector", "#spreads .spread")
+    assert x_of(browser, 1) < spreads[0].find_element("css selector", ".blank").rect["x"]
+    assert x_of(browser, 2) > x_of(browser, 3) and x_of(browser, 10) > x_of(browser, 11)
+    assert x_of(browser, 12) > spreads[-1].find_element("css selector", ".blank").rect["x"]
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    output = log.read_text()
+    assert output.rstrip().endswith("Stopped.")
+    assert re.search(r"zh  preview 2: 12 pages in [\d.]+ s \(.*\), [\d.]+ s after saving layouts/css/tokens\.css", output)
+
+
+def test_a_change_re_renders_only_the_editions_it_concerns(project):
+    preview = Preview(project, "zh")
+    assert set(preview.pending) == {"zh"}  # the language to show first, nothing else
+    preview.pending.clear()
+    for code in ("zh", "en"):  # two editions shown; the other four never opened
+        preview.publish(code, images=(b"page",))
+    english = preview.edition("en")
+    assert preview.fonts_checked and preview.edition("en") is english  # content kept between renders
+
+    preview.apply({"brochure/text/en.yaml": 1.0})
+    assert {code: pending.changed for code, pending in preview.pending.items()} == {"en": {"brochure/text/en.yaml"}}
+    assert preview.edition("en") is not english and preview.edition("en") == english  # reloaded from its file only
+
+    preview.pending.clear()
+    preview.apply({"layouts/css/tokens.css": 2.0})
+    assert {code: pending.saved_at for code, pending in preview.pending.items()} == {"zh": 2.0, "en": 2.0}
+    assert preview.fonts_checked and preview.editions  # a stylesheet changes neither content nor fonts
+
+    preview.apply({"fonts/manifest.yaml": 3.0, "assets/photos/hrc-ceiling.jpg": 3.5})
+    assert not preview.fonts_checked and not preview.assets_checked
+    assert preview.pending["zh"].saved_at == 3.5
+
+    settings = preview.settings
+    (project / "brochure" / "brochure.yaml").write_text("slug: [", encoding="utf-8")
+    preview.apply({"brochure/brochure.yaml": 4.0})
+    assert preview.settings is settings and preview.languages() == ["zh", "en", "fr", "es", "ru", "ar"]  # the last good
+    with pytest.raises(ContentError, match=r"brochure/brochure.yaml:1: YAML syntax error"):
+        preview.edition("zh")
+
+
+def test_the_watcher_reports_what_changed_and_when(project):
+    watcher = Watcher(project)
+    assert watcher.changes() == {}
+    tokens = project / "layouts" / "css" / "tokens.css"
+    set_css_token(tokens, "color-tint", "#ffffff")
+    (project / "layouts" / "css" / ".tokens.css.swp").write_text("an editor's swap file")
+    (project / "brochure" / "text" / "es.yaml").unlink()
+    changes = watcher.changes()
+    assert changes.keys() == {"layouts/css/tokens.css", "brochure/text/es.yaml"}
+    assert changes["layouts/css/tokens.css"] == tokens.stat().st_mtime_ns / 1e9
+    assert watcher.changes() == {}
+
+
+def test_a_closed_tab_stops_counting_as_viewed(http_only):
+    _, server = http_only
+
+    def waiting() -> list[threading.Thread]:  # handler threads still answering a request
+        return [thread for thread in threading.enumerate() if "process_request" in thread.name]
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    revision = server.preview.view("en").revision
+    connection.request("GET", f"/status?lang=en&after={revision}")  # a page waiting for news of en
+    deadline = time.monotonic() + 10
+    while not ("en" in server.preview.seen and waiting()):
+        assert time.monotonic() < deadline, "the long poll did not start"
+        time.sleep(0.05)
+    connection.close()  # the tab moves on
+    # The wait notices within a second or so, well before its 20 s limit, and en stops counting as shown.
+    deadline = time.monotonic() + 10
+    while waiting():
+        assert time.monotonic() < deadline, "the long poll of a closed connection is still waiting"
+        time.sleep(0.05)
