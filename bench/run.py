@@ -18,9 +18,11 @@ import argparse
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,13 +66,33 @@ def plain_weasyprint(html_files: list[Path]) -> float:
     return time.perf_counter() - started
 
 
-def serve_times(root: Path, languages: list[str], runs: int) -> dict[str, float]:
-    """Median seconds from saving a CSS file to the preview server serving the new pages."""
-    try:
-        from brochure_build.serve import measure_css_refresh
-    except ImportError:
-        return {}
-    return {code: statistics.median(measure_css_refresh(root, code) for _ in range(runs)) for code in languages}
+def serve_times(root: Path, languages: list[str], runs: int) -> tuple[dict[str, float], float]:
+    """Median seconds from saving layouts/css/tokens.css to `brochure serve` serving the new
+    pages, per language, and the server's peak memory (MB). The server previews a copy of the
+    project, so the real files are never touched."""
+    from brochure_build.serve import time_css_edits
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder)
+        for part in ("brochure", "layouts", "assets"):
+            shutil.copytree(root / part, copy / part)
+        shutil.copytree(root / "fonts", copy / "fonts", copy_function=os.link)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen([str(BIN / "brochure"), "serve", "--root", str(copy), "--port", str(port)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            server.stdout.readline()  # "Previewing … at http://…": listening from here on
+            medians, peak = {}, 0.0
+            for code in languages:
+                timings = time_css_edits(f"http://127.0.0.1:{port}", copy, code, runs)
+                medians[code] = statistics.median(t["seconds"] for t in timings)
+                peak = max([peak] + [t["peak_rss_mb"] for t in timings])
+            return medians, peak
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def main() -> int:
@@ -103,7 +125,7 @@ def main() -> int:
     subprocess.run(["make", "--no-print-directory", "-s"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     noop_build = measure("no-op build (`brochure build`, nothing changed)", brochure, root, args.runs)
     noop_make = measure("no-op `make`", ["make", "--no-print-directory"], root, args.runs)
-    serve = serve_times(root, ["en", "zh"], args.runs)
+    serve, serve_peak_mb = serve_times(root, ["en", "zh"], max(args.runs, 5))
 
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
     print(f"Runs per figure: {args.runs} (median, minimum); {len(html_files)} intermediate HTML files\n")
@@ -113,19 +135,17 @@ def main() -> int:
         print(f"| {result['label']} | {result['median']:.2f} | {result['min']:.2f} | {result['peak_mb']:.0f} |")
     print(f"| plain `weasyprint` once per intermediate HTML, one after another | {plain:.2f} | {min(plain_runs):.2f} | |")
     for code, seconds in serve.items():
-        print(f"| `brochure serve --lang {code}`: save a CSS file → new pages served | {seconds:.2f} | | |")
+        print(f"| `brochure serve`, {code}: save a CSS file → new pages served | {seconds:.2f} | | {serve_peak_mb:.0f} |")
 
     ratio = clean_build["median"] / plain
     targets = [
         (f"clean build ≤ {TARGET_CLEAN_RATIO}× plain weasyprint", ratio <= TARGET_CLEAN_RATIO, f"{ratio:.2f}×"),
         (f"no-op make < {TARGET_NOOP_MAKE_S:g} s", noop_make["median"] < TARGET_NOOP_MAKE_S, f"{noop_make['median']:.2f} s"),
-        (f"peak memory < {TARGET_WORKER_MB} MB per worker", clean_build["peak_mb"] < TARGET_WORKER_MB, f"{clean_build['peak_mb']:.0f} MB"),
+        (f"peak memory < {TARGET_WORKER_MB} MB per worker (build workers, serve process)",
+         max(clean_build["peak_mb"], serve_peak_mb) < TARGET_WORKER_MB, f"{clean_build['peak_mb']:.0f} MB, {serve_peak_mb:.0f} MB"),
+        (f"serve: save a CSS file → new pages < {TARGET_SERVE_S:g} s", max(serve.values()) < TARGET_SERVE_S,
+         ", ".join(f"{code} {seconds:.2f} s" for code, seconds in serve.items())),
     ]
-    if serve:
-        worst = max(serve.values())
-        targets.append((f"serve CSS → pages < {TARGET_SERVE_S:g} s", worst < TARGET_SERVE_S, f"{worst:.2f} s"))
-    else:
-        targets.append((f"serve CSS → pages < {TARGET_SERVE_S:g} s", False, "not measured (no brochure_build.serve)"))
     print()
     for name, holds, value in targets:
         print(f"- {name}: {value} — {'holds' if holds else 'MISSED'}")

@@ -341,7 +341,8 @@ class Preview:
 
     def render_pages(self, code: str) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float]]:
         """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step."""
-        from brochure_build.layoutcheck import plan_problems
+        from brochure_build.images import prepare_images
+        from brochure_build.layoutcheck import copy_fit, plan_problems
         from brochure_build.output import atomic_path
         from brochure_build.pdf import Renderer, TextLookup, strict_weasyprint
         from brochure_build.pdfcheck import fallback_problems
@@ -355,11 +356,13 @@ class Preview:
         name = f"{edition.settings.slug}-{code}-preview"
         context = f"{code} preview"
         lookup = TextLookup(edition.text_file, content.text_file(code))
-        html = render_html(self.environment, edition, "screen", self.root, out_dir)
+        # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
+        photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
+        html = render_html(self.environment, edition, "screen", self.root, out_dir, photos)
         document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
         clock.lap("layout")
         # Pages that overflow their plan are shown (the point is to see them), with the message.
-        problems = plan_problems(edition, document, context)
+        problems = plan_problems(edition, copy_fit(edition, document), context)
         pdf = out_dir / f"{name}.pdf"
         with atomic_path(pdf) as temporary, strict_weasyprint(context, lookup):
             # Uncompressed: a third faster to write (CJK: 0.16 s against 0.23 s), and only a preview.
