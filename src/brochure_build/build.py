@@ -1,6 +1,7 @@
 """Orchestrates a build; reads like the checklist production follows.
 
-content → fonts → assets → for each edition and variant: HTML → layout → plan check → PDF.
+inputs (content, fonts, photos, stylesheets) → build/ lock → for each edition and variant:
+HTML → layout → plan check → PDF.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 
 from brochure_build import content, fonts
 from brochure_build.errors import BuildError
+from brochure_build.inputs import check_inputs
 from brochure_build.layoutcheck import plan_problems
 from brochure_build.model import Edition, Settings
-from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 from brochure_build.templating import VARIANTS, make_environment, render_html
@@ -36,31 +38,18 @@ def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str
     return f"{settings.slug}-{code}-{variant}.{suffix}"
 
 
-def check_assets(root: Path, settings: Settings) -> None:
-    """Every photo the plan places exists inside assets/."""
-    problems = []
-    assets = (root / "assets").resolve()
-    for figure in settings.figures.values():
-        path = (assets / figure.file).resolve()
-        key = f"figures.{figure.id}.file"
-        if not path.is_relative_to(assets):
-            problems.append(f"{content.SETTINGS_FILE}: {key}: {figure.file!r} is outside assets/")
-        elif not path.is_file():
-            problems.append(f"{content.SETTINGS_FILE}: {key}: assets/{figure.file} not found "
-                            "(run `make photos` to create stand-ins)")
-    if problems:
-        raise BuildError("\n".join(problems))
-
-
 def build(root: Path, languages: list[str] | None = None, force: bool = False,
           report: Callable[[BuiltFile], None] = lambda built: None) -> list[BuiltFile]:
     """Build the print and screen PDFs of every edition in `languages` (default all)."""
     root = root.resolve()
-    settings, editions = content.load_content(root, languages)
-    fonts.verify_fonts(root)
-    fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
-    check_assets(root, settings)
+    settings, editions = check_inputs(root, languages)
+    prepare_build_dir(root / BUILD_DIR)
+    with build_lock(root / BUILD_DIR):
+        fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
+        return build_editions(root, editions, force, report)
 
+
+def build_editions(root: Path, editions: list[Edition], force: bool, report: Callable[[BuiltFile], None]) -> list[BuiltFile]:
     renderer = None
     environment = make_environment(root)
     built: list[BuiltFile] = []
@@ -98,7 +87,6 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
         renderer = renderer or Renderer(root)
         html_path = out_dir / output_name(settings, code, variant, "html")
         html = render_html(environment, edition, variant, root, out_dir)
-        write_text_atomic(html_path, html)
         context = f"{code} {variant}"
         document = renderer.render(html, html_path, context, lookup)
         problems = plan_problems(edition, document, context)
@@ -109,7 +97,8 @@ def build_edition(root: Path, edition: Edition, environment, renderer, force: bo
             problems = fallback_problems(temporary, edition.language.fonts, context)
             if problems:
                 raise BuildError("\n".join(problems))
-        stamp_path(pdf_path).write_text(fingerprint)
+        write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
+        write_text_atomic(stamp_path(pdf_path), fingerprint)
         result = BuiltFile(code, variant, pdf_path, len(document.pages), time.perf_counter() - started)
         built.append(result)
         report(result)
