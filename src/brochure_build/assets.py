@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from brochure_build.content import SETTINGS_FILE
 from brochure_build.errors import Problem
@@ -45,6 +45,8 @@ def figure_file_problem(root: Path, figure: FigureSpec) -> str:
 
 def image_problem(path: Path, shown: str) -> str:
     """'' if Pillow decodes the whole image, else what is wrong with it."""
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # importing WeasyPrint turns it on for the whole process
     try:
         with Image.open(path) as image:
             image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
@@ -55,4 +57,6 @@ def image_problem(path: Path, shown: str) -> str:
         return f"{shown} is not an image Pillow can read: replace it with a JPEG or PNG"
     except (OSError, SyntaxError, ValueError, EOFError) as error:  # Pillow's decoders raise all of these on bad data
         return f"{shown} is damaged ({error}): replace it with a complete copy"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     return ""

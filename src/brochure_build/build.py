@@ -43,7 +43,7 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     """Build the print and screen PDFs of every edition in `languages` (default all)."""
     root = root.resolve()
     settings, editions = check_inputs(root, languages)
-    prepare_build_dir(root / BUILD_DIR)
+    prepare_build_dir(root / BUILD_DIR, [edition.language.code for edition in editions])
     with build_lock(root / BUILD_DIR):
         fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
         return build_editions(root, editions, force, report)

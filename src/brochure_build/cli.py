@@ -56,7 +56,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     def report(built) -> None:
         status = "unchanged" if built.skipped else f"{built.pages} pages  {built.seconds:4.1f} s"
-        print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}")
+        print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}", flush=True)
 
     build(args.root, args.lang, force=args.force, report=report)
     return 0

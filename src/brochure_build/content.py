@@ -56,9 +56,12 @@ class Checker:
     def __init__(self, document: YamlDocument, problems: list[Problem]):
         self.document = document
         self.problems = problems
+        # Keys the loader already reported (an unreadable value, an alias) read as None: one problem per key is enough.
+        self.reported = {problem.key for problem in problems if problem.file == document.display_path}
 
     def report(self, key_path: str, message: str) -> None:
-        self.problems.append(self.document.problem(key_path, message))
+        if key_path not in self.reported:
+            self.problems.append(self.document.problem(key_path, message))
 
     def mapping(self, value: Any, key_path: str, allowed: list[str], required: list[str]) -> dict[str, Any]:
         """Check `value` is a mapping with `required` keys and no key outside `allowed`."""

@@ -95,17 +95,22 @@ def write_text_atomic(target: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
-def prepare_build_dir(build_dir: Path) -> None:
-    """build/ exists and is a folder we can write in, or an OutputError saying what stands in the way."""
+def prepare_build_dir(build_dir: Path, subfolders: list[str]) -> None:
+    """build/ and its `subfolders` are folders we can write in, or an OutputError saying what stands in the way.
+
+    Checked by writing, not with os.access: root may write anywhere os.access says, except on a
+    read-only file system or an immutable folder.
+    """
     if build_dir.exists() and not build_dir.is_dir():
         raise OutputError(f"{shown_path(build_dir)}: is a file, not a folder: remove or rename it; the PDFs are written "
                           f"to {build_dir.name}/<lang>/")
-    try:
-        build_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=build_dir):
-            pass
-    except OSError as error:
-        raise OutputError(describe_os_error(build_dir, error)) from error
+    for folder in [build_dir] + [build_dir / name for name in subfolders]:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise OutputError(describe_os_error(folder, error)) from error
 
 
 @contextmanager
@@ -126,9 +131,10 @@ def build_lock(build_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            pid = handle.read().strip()
+            holder = f"pid {pid}" if pid.isdigit() else "another process"
             print(f"Waiting for another build of this project to finish ({build_dir.name}/{LOCK_NAME} is held by "
-                  f"pid {holder})...", file=sys.stderr, flush=True)
+                  f"{holder})...", file=sys.stderr, flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()

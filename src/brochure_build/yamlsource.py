@@ -74,7 +74,8 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         problems.append(Problem(display_path, 0, "", f"cannot be read: {error.strerror}"))
         return None
     if len(raw) > MAX_FILE_BYTES:
-        problems.append(Problem(display_path, 0, "", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}"))
+        problems.append(Problem(display_path, 0, "", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}: "
+                                                     "content is words, not data: is this the right file?"))
         return None
     try:
         text = raw.decode("utf-8")
@@ -83,11 +84,12 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         problems.append(Problem(display_path, line, "", "not valid UTF-8: save the file as UTF-8"))
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
-        problems.append(Problem(display_path, line, "", f"YAML syntax error: {error.problem}"))
+        problems.append(Problem(display_path, line, "", f"YAML syntax error: {error.problem}: "
+                                                        "check the quotes, brackets and indentation of this line or the one before"))
         return None
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 1
@@ -101,7 +103,7 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
                                                      "keys and lists"))
         return None
     if node is None:
-        problems.append(Problem(display_path, 1, "", "file is empty: write the content, or delete the file"))
+        problems.append(Problem(display_path, 1, "", "file is empty: write its content, or restore it from git"))
         return None
     document = YamlDocument(display_path, None)
     found: list[Problem] = []
@@ -112,6 +114,21 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
                                                 f"{rest} more problem{'s' if rest != 1 else ''} in this file not shown")]
     problems += found
     return document
+
+
+class _AliasNode(yaml.ScalarNode):
+    """Where an alias (*name) was written: PyYAML's composer would hand back the node it names instead."""
+
+
+class _Composer(yaml.SafeLoader):
+    """Composes nodes as PyYAML does, except that an alias stays an alias: nothing is shared or expanded,
+    and the alias keeps its own line for the error message."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            return _AliasNode("alias", event.anchor, event.start_mark, event.end_mark)
+        return super().compose_node(parent, index)
 
 
 class _Constructor:
@@ -136,9 +153,9 @@ class _Constructor:
     def construct(self, node: yaml.Node, key_path: str, depth: int) -> Any:
         document = self.document
         document.lines.setdefault(key_path, node.start_mark.line + 1)
-        if id(node) in self.seen:
-            # compose() resolves an alias to the node it names: meeting a node twice means an alias.
-            self.problems.append(document.problem(key_path, "anchors and aliases (&, *) are not allowed: write the value out"))
+        if isinstance(node, _AliasNode) or id(node) in self.seen:  # the second test is a guard: no node is met twice
+            self.problems.append(Problem(document.display_path, node.start_mark.line + 1, key_path,
+                                         "anchors and aliases (&, *) are not allowed: write the value out"))
             return None
         self.seen.add(id(node))
         if depth > MAX_DEPTH:
@@ -149,6 +166,10 @@ class _Constructor:
             key_lines: dict[Any, int] = {}
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
+                if isinstance(key_node, _AliasNode):
+                    self.problems.append(Problem(document.display_path, line, key_path,
+                                                 "anchors and aliases (&, *) are not allowed: write the key out"))
+                    continue
                 if not isinstance(key_node, yaml.ScalarNode):
                     self.problems.append(Problem(document.display_path, line, key_path, "a key must be plain text"))
                     continue
