@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -20,16 +21,21 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader
 
 from brochure_build import output
 from brochure_build.build import build
 from brochure_build.cli import main
-from brochure_build.errors import Problem
+from brochure_build.content import load_content
+from brochure_build.errors import ContentError, Problem
 from brochure_build.fetcher import ProjectFetcher, ResourceRefused
+from brochure_build.translations import check_content
 from brochure_build.yamlsource import MAX_FILE_BYTES
-from conftest import copy_project, pdf_path
+from conftest import REPO, copy_project, pdf_path
 from helpers import normalize, page_texts
 from test_content_errors import line_of, replace_in
 
@@ -39,18 +45,27 @@ ALIAS = "anchors and aliases (&, *) are not allowed: write the value out"
 
 
 @pytest.fixture(scope="module")
-def built_en(tmp_path_factory) -> Path:
-    """The committed content with its English PDFs built: the 'last good build' every test starts from."""
-    root = copy_project(tmp_path_factory.mktemp("built-en"))
+def built_en(tmp_path_factory) -> tuple[Path, Path]:
+    """The committed content with its English PDFs built: the 'last good build' every test starts from.
+
+    Returns (project folder, a pristine copy of its build/). Tests work in that same folder, restored
+    before each: WeasyPrint names images by their absolute URL, so PDFs are byte-identical only
+    when rebuilt from the same place.
+    """
+    base = tmp_path_factory.mktemp("hostile")
+    root = copy_project(base / "project")
     build(root, ["en"])
-    return root
+    shutil.copytree(root / "build", base / "pristine-build")
+    return root, base / "pristine-build"
 
 
 @pytest.fixture()
-def previous(built_en, tmp_path) -> Path:
-    """A private copy of the built project (inputs and build/) that a test may break."""
-    root = copy_project(tmp_path / "project")
-    shutil.copytree(built_en / "build", root / "build")
+def previous(built_en) -> Path:
+    """The built project, restored to its committed inputs and last good build/, that a test may break."""
+    root, pristine = built_en
+    shutil.rmtree(root)
+    copy_project(root)
+    shutil.copytree(pristine, root / "build")
     return root
 
 
@@ -95,7 +110,7 @@ def test_yaml_syntax_error(previous, capsys):
     en = previous / EN
     replace_in(en, "  keywords: [Luxembourg,", "  keywords: [Luxembourg,,")
     assert_fails(capsys, previous,
-                 f"{EN}:{line_of(en, 'keywords:')}: YAML syntax error: expected the node content, but found ',': "
+                 f"{EN}:{line_of(en, 'keywords:')}: YAML syntax error: did not find expected node content: "
                  "check the quotes, brackets and indentation of this line or the one before")
 
 
@@ -617,3 +632,84 @@ def test_two_builds_at_once(previous):
         assert err == "" or re.fullmatch(r"Waiting for another build of this project to finish \(build/\.lock is held by "
                                          r"(pid \d+|another process)\)\.\.\.\n", err)
     assert_kept(previous, before)
+
+
+# 6. Any document at all: the content loaders end in values or in ContentError, never another exception.
+
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.dates()
+           | st.binary(max_size=8))
+KEYS = st.text(max_size=12) | st.integers(-3, 300) | st.booleans() | st.none() | st.floats(allow_nan=False)
+DOCUMENTS = st.recursive(SCALARS, lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=5),
+                         max_leaves=25)
+YAML_TEXTS = DOCUMENTS.map(lambda value: yaml.dump(value, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False))
+CONTENT_FILES = [SETTINGS, EN, "brochure/text/zh.yaml"]
+
+
+@pytest.fixture(scope="module")
+def loader_project(tmp_path_factory) -> Path:
+    """Only brochure/: all the loaders read."""
+    root = tmp_path_factory.mktemp("fuzz")
+    shutil.copytree(REPO / "brochure", root / "brochure")
+    return root
+
+
+def load_everything(root: Path) -> None:
+    """What `brochure build` and `brochure check` read before rendering; ContentError is the only way to fail."""
+    try:
+        load_content(root, ["en"])
+    except ContentError as error:
+        assert error.problems and all(isinstance(problem, Problem) for problem in error.problems)
+    try:
+        check_content(root, ["en"], out=io.StringIO())
+    except ContentError as error:
+        assert error.problems
+
+
+def write_case(root: Path, target: str, data: bytes) -> None:
+    for name in CONTENT_FILES:
+        shutil.copy(REPO / name, root / name)
+    (root / target).write_bytes(data)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(target=st.sampled_from(CONTENT_FILES),
+       data=YAML_TEXTS.map(str.encode) | st.text(max_size=200).map(str.encode) | st.binary(max_size=200))
+# Documents that crashed the loaders before they were fixed:
+@example(target=SETTINGS, data=b"date: 2020-02-31\n")  # an impossible date: ValueError from PyYAML's constructor
+@example(target=EN, data=b"{1: a, true: b}\n")  # one key to Python, two keys to YAML: KeyError
+@example(target=EN, data=b"[" * 5000)  # RecursionError in PyYAML's composer
+@example(target=EN, data=b"!foo x: 1\n")  # a tagged key: ConstructorError outside the try
+@example(target=EN, data=b"a: !!int abc\n")  # ValueError
+@example(target=SETTINGS, data=b"languages: 5\nfigures: true\n")  # TypeError: list(5), list(True)
+@example(target=SETTINGS, data=b"=:")  # '=' resolves to YAML's value tag, which the safe constructor refuses
+@example(target=SETTINGS, data=b"sections: [{id: a, kind: cover, pages: 1, figures: [[x]]}]\n")  # unhashable figure id
+@example(target=SETTINGS, data=b"sections: [{id: a, kind: cover, pages: '1-" + b"9" * 5000 + b"'}]\n")  # int() of 5000 digits
+@example(target=EN, data=b"source_fingerprints: [a, b]\n")  # brochure check: list has no .get
+def test_any_document_gives_content_errors_only(loader_project, target, data):
+    write_case(loader_project, target, data)
+    load_everything(loader_project)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(target=st.sampled_from(CONTENT_FILES), data=st.data())
+def test_any_change_to_a_real_file_gives_content_errors_only(loader_project, target, data):
+    """The real files with one value swapped for any document, or a slice of the text replaced: deep in the schema."""
+    text = (REPO / target).read_text(encoding="utf-8")
+    if data.draw(st.booleans(), label="swap a value"):
+        tree = yaml.load(text, Loader=yaml.CSafeLoader)
+        node = tree
+        while isinstance(node, (dict, list)) and node and data.draw(st.integers(0, 3), label="descend") > 0:
+            key = data.draw(st.sampled_from(list(node) if isinstance(node, dict) else list(range(len(node)))), label="key")
+            if not isinstance(node[key], (dict, list)) or not node[key]:
+                break
+            node = node[key]
+        if isinstance(node, (dict, list)) and node:
+            key = data.draw(st.sampled_from(list(node) if isinstance(node, dict) else list(range(len(node)))), label="key")
+            node[key] = data.draw(DOCUMENTS, label="value")
+        text = yaml.dump(tree, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False)
+    else:
+        start = data.draw(st.integers(0, len(text)), label="start")
+        end = data.draw(st.integers(start, min(len(text), start + 80)), label="end")
+        text = text[:start] + data.draw(st.text(max_size=40), label="inserted") + text[end:]
+    write_case(loader_project, target, text.encode("utf-8", errors="surrogatepass"))
+    load_everything(loader_project)

@@ -16,8 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from brochure_build.errors import Problem
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML without libyaml: the pure-Python parser, same events
+    CParser = None
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # content is words: a larger file is a mistake, not a brochure
 MAX_DEPTH = 32  # the deepest content is four levels; PyYAML's composer recurses once per level
@@ -95,7 +106,7 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         line = text[: error.position].count("\n") + 1
         problems.append(Problem(display_path, line, "", f"character U+{error.character:04X} is not allowed in YAML: remove it"))
         return None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeError) as error:
         problems.append(Problem(display_path, 0, "", f"YAML error: {error}"))
         return None
     except RecursionError:  # PyYAML's composer recurses once per level: thousands of [ or - end here
@@ -120,7 +131,7 @@ class _AliasNode(yaml.ScalarNode):
     """Where an alias (*name) was written: PyYAML's composer would hand back the node it names instead."""
 
 
-class _Composer(yaml.SafeLoader):
+class _AliasComposer(Composer):
     """Composes nodes as PyYAML does, except that an alias stays an alias: nothing is shared or expanded,
     and the alias keeps its own line for the error message."""
 
@@ -129,6 +140,26 @@ class _Composer(yaml.SafeLoader):
             event = self.get_event()
             return _AliasNode("alias", event.anchor, event.start_mark, event.end_mark)
         return super().compose_node(parent, index)
+
+
+if CParser is not None:
+    class _Composer(_AliasComposer, CParser, SafeConstructor, Resolver):
+        """libyaml scans and parses (the same events as PyYAML's, ten times faster); Python composes."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.anchors = {}
+else:  # PyYAML built without libyaml
+    class _Composer(Reader, Scanner, Parser, _AliasComposer, SafeConstructor, Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            _AliasComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
 
 class _Constructor:
