@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,20 @@ def test_very_large_file(previous, capsys):
                                    "content is words, not data: is this the right file?")
 
 
+def test_control_character(previous, capsys):
+    en = previous / EN
+    replace_in(en, "  pledges: Pledges", "  pledges: Pledges\x01")
+    assert_fails(capsys, previous, f"{EN}:{line_of(en, 'pledges: Pledges')}: character U+0001 is not allowed in YAML: remove it")
+
+
+@pytest.mark.parametrize("nesting", ["[" * 5000, "".join("  " * depth + "- \n" for depth in range(400))])
+def test_absurd_nesting(previous, capsys, nesting):
+    (previous / EN).write_text("labels:\n" + nesting, encoding="utf-8")
+    message = "YAML syntax error: exceeded maximum nesting depth: check the quotes, brackets and indentation of this line or " \
+        "the one before" if nesting.startswith("[") else "nested more than 32 levels deep: content is a few levels of keys and lists"
+    assert_fails(capsys, previous, f"{EN}:{2 if nesting.startswith('[') else 1}: {message}")
+
+
 def test_impossible_date(previous, capsys):
     settings = previous / SETTINGS
     replace_in(settings, "date: 2020-11-02", "date: 2020-02-31")
@@ -292,8 +307,9 @@ CSS_REFUSALS = {
 }
 
 
-@pytest.mark.parametrize("url", CSS_REFUSALS)
-@pytest.mark.parametrize("form", ["url({url})", 'url("{url}")', '@import "{url}"'])
+@pytest.mark.parametrize("url, form", [(url, "url({url})") for url in CSS_REFUSALS] + [
+    ("file:///etc/hostname", 'url("{url}")'), ("https://example.com/texture.png", '@import "{url}"'),
+    ("../../../outside.png", '@import "{url}"')])
 def test_stylesheet_url_leaving_the_project_is_refused(previous, capsys, url, form):
     css = previous / "layouts/css/base.css"
     rule = form.format(url=url) + ";" if form.startswith("@") else f".cover__panel {{ background-image: {form.format(url=url)}; }}"
@@ -432,6 +448,18 @@ def test_truncated_photo(previous, capsys):
     assert err.endswith(" bytes not processed)): replace it with a complete copy\nAborted with 1 error.\n")
     assert err[len(prefix):].split(" ")[0].isdigit()
     assert_kept(previous, before)
+
+
+def test_photo_with_absurd_pixel_count(previous, capsys):
+    """A PNG header announcing 30000 × 30000 pixels (a decompression bomb): refused before any decoding."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = (30000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    (previous / "assets/photos/pride-parliament.jpg").write_bytes(png)
+    assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg has too many "
+                                   "pixels to be a photo (a decompression bomb?): replace it")
 
 
 def test_photo_far_below_300_ppi_still_builds(previous, capsys):
@@ -580,6 +608,33 @@ def test_disk_full_while_writing_the_pdf(previous, capsys, monkeypatch):
     assert_kept(previous, before)
 
 
+def test_temporary_files_of_a_killed_build_are_removed(previous, capsys):
+    """SIGKILL or a power cut leave a temporary file: the next build, holding the lock, removes it."""
+    stale = previous / "build/en/.luxembourg-hrc-2022-2024-en-print.pdf.k1ll3d.tmp"
+    stale.write_bytes(b"%PDF-1.7 half written")
+    before = outputs(previous)
+    del before[stale.name]
+    status, out, err = run(capsys, previous)
+    assert (status, err) == (0, "")
+    assert [line.split()[-1] for line in out.splitlines()] == ["unchanged", "unchanged"]
+    assert_kept(previous, before)
+
+
+def test_a_bug_is_one_line_with_its_own_status(previous, capsys, monkeypatch):
+    """Not the user's fault: said in one line, exit 70; --debug shows the traceback."""
+    import brochure_build.build
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(brochure_build.build, "build", broken)
+    status, out, err = run(capsys, previous)
+    assert (status, err) == (70, "Internal error: ZeroDivisionError: division by zero. This is a bug in brochure_build, not in "
+                                 "the project: run again with --debug and report the traceback.\n")
+    status, out, err = run(capsys, previous, "--debug")
+    assert status == 70 and "Traceback" in err and "in broken" in err
+
+
 def start_build(root: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "brochure_build", "build", "--root", str(root), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -607,7 +662,7 @@ def test_second_build_waits_for_the_first(previous):
         fcntl.flock(lock, fcntl.LOCK_EX)
         lock.write(f"{os.getpid()}\n")
         lock.flush()
-        process = start_build(previous, "--force", "--lang", "en")
+        process = start_build(previous, "--lang", "en")
         waiting = process.stderr.readline()
         assert waiting == f"Waiting for another build of this project to finish (build/.lock is held by pid {os.getpid()})...\n"
         time.sleep(0.5)  # not a timing assertion: gives a build that ignored the lock the chance to write something
@@ -615,14 +670,16 @@ def test_second_build_waits_for_the_first(previous):
         fcntl.flock(lock, fcntl.LOCK_UN)
     out, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (0, "")
-    assert [line.split()[:2] for line in out.splitlines()] == [["en", "print"], ["en", "screen"]]
-    assert_kept(previous, before)  # rebuilt with --force: byte-identical to the last good build
+    assert [line.split()[:2] + line.split()[-1:] for line in out.splitlines()] == [["en", "print", "unchanged"],
+                                                                                   ["en", "screen", "unchanged"]]
+    assert_kept(previous, before)
 
 
 def test_two_builds_at_once(previous):
+    """One rebuilds everything, the other waits for it, then finds the outputs up to date (or goes first and does)."""
     before = outputs(previous)
     first = start_build(previous, "--force", "--lang", "en")
-    second = start_build(previous, "--force", "--lang", "en")
+    second = start_build(previous, "--lang", "en")
     results = [(process.returncode, out, err) for process in (first, second) for out, err in [process.communicate(timeout=240)]]
     assert [status for status, _, _ in results] == [0, 0]
     for _, out, err in results:
