@@ -14,16 +14,25 @@ SOURCE_TEXT = REPO / "tests" / "data" / "brochure-zh.txt"
 PROJECT_PARTS = ("brochure", "layouts", "fonts", "assets")
 
 
+FONT_SUFFIXES = (".otf", ".ttf")
+
+
 def copy_project(target: Path) -> Path:
-    """A copy of the project's inputs under `target`; fonts are hard-linked (they are large)."""
+    """A copy of the project's inputs under `target`; font files are hard-linked (they are large).
+
+    A test that changes a font must replace the file (unlink, then write), never write through
+    the link. The manifest and licences are copied, so a test may edit them.
+    """
+    def copy(src, dst):
+        if not str(src).endswith(FONT_SUFFIXES):
+            return shutil.copy2(src, dst)
+        try:
+            os.link(src, dst)  # instant and uses no space
+        except OSError:
+            shutil.copy2(src, dst)
+        return dst
+
     for part in PROJECT_PARTS:
-        copy = shutil.copy2
-        if part == "fonts":
-            def copy(src, dst):  # noqa: E306 - hard links are instant and use no space
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
         shutil.copytree(REPO / part, target / part, copy_function=copy)
     return target
 

@@ -1,6 +1,8 @@
 """Orchestrates a build; reads like the checklist production follows.
 
-content → fonts → assets → for each edition and variant: HTML → layout → plan check → PDF.
+inputs (content, fonts, photos, stylesheets, output profile) → build/ lock → photos converted
+→ editions in parallel workers, each: for print and screen, HTML → layout → copy-fit → PDF →
+fallback-font check → postprocess; then the imposed sheets from the print file.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from brochure_build import content, fonts
 from brochure_build.errors import BuildError
 from brochure_build.images import load_output_profile, prepare_images
 from brochure_build.impose import impose
+from brochure_build.inputs import check_inputs
 from brochure_build.layoutcheck import copy_fit, plan_problems
 from brochure_build.model import Edition, Settings
-from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
 from brochure_build.pdfcheck import fallback_problems
 from brochure_build.postprocess import finish
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
@@ -50,22 +53,6 @@ def layout_report_path(pdf: Path) -> Path:
     return pdf.with_suffix(".layout.json")
 
 
-def check_assets(root: Path, settings: Settings) -> None:
-    """Every photo the plan places exists inside assets/."""
-    problems = []
-    assets = (root / "assets").resolve()
-    for figure in settings.figures.values():
-        path = (assets / figure.file).resolve()
-        key = f"figures.{figure.id}.file"
-        if not path.is_relative_to(assets):
-            problems.append(f"{content.SETTINGS_FILE}: {key}: {figure.file!r} is outside assets/")
-        elif not path.is_file():
-            problems.append(f"{content.SETTINGS_FILE}: {key}: assets/{figure.file} not found "
-                            "(run `make photos` to create stand-ins)")
-    if problems:
-        raise BuildError("\n".join(problems))
-
-
 def build(root: Path, languages: list[str] | None = None, force: bool = False,
           report: Callable[[BuiltFile], None] = lambda built: None, jobs: int | None = None) -> list[BuiltFile]:
     """Build the print, screen and imposed PDFs of every edition in `languages` (default all).
@@ -74,12 +61,16 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     worker process per core (or `jobs`), each worker warm across the editions it is given.
     """
     root = root.resolve()
-    settings, editions = content.load_content(root, languages)
-    fonts.verify_fonts(root)
-    fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
-    check_assets(root, settings)
+    settings, editions = check_inputs(root, languages)
     load_output_profile(root, settings)
+    prepare_build_dir(root / BUILD_DIR, [edition.language.code for edition in editions])
+    with build_lock(root / BUILD_DIR):
+        fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
+        return build_editions(root, settings, editions, force, report, jobs)
 
+
+def build_editions(root: Path, settings: Settings, editions: list[Edition], force: bool,
+                   report: Callable[[BuiltFile], None], jobs: int | None) -> list[BuiltFile]:
     built: list[BuiltFile] = []
     pending: list[tuple[Edition, str]] = []
     for edition in editions:
@@ -177,7 +168,6 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
             renderer = renderer or Renderer(root)
             html_path = out_dir / output_name(settings, code, variant, "html")
             html = render_html(environment, edition, variant, root, out_dir, prepare_images(root, settings, variant, figures))
-            write_text_atomic(html_path, html)
             document = renderer.render(html, html_path, context, lookup)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
@@ -192,6 +182,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
                 if problems:
                     raise BuildError("\n".join(problems))
                 finish(temporary, edition, variant, root)
-        stamp_path(pdf_path).write_text(fingerprint)
+            write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
+        write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
     return built, renderer

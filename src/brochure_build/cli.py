@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from pathlib import Path
 
 from brochure_build import __version__
 from brochure_build.errors import BuildError, ContentError
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in brochure_build, not in the project
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same cleanup runs: temporary files go, the last good PDFs stay."""
+
+
+def raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -67,7 +80,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     def report(built) -> None:
         status = "unchanged" if built.skipped else f"{built.pages} pages  {built.seconds:4.1f} s"
-        print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}")
+        print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}", flush=True)
 
     build(args.root, args.lang, force=args.force, report=report, jobs=args.jobs)
     return 0
@@ -119,6 +132,18 @@ def run_serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
+        previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        previous_handler = None
+    try:
+        return run(args)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
         return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
                 "serve": run_serve}[args.command](args)
     except ContentError as error:
@@ -134,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return 1
-    except KeyboardInterrupt:
-        print("Interrupted: the last good PDFs are unchanged.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, Terminated)
+        print(f"{'Terminated' if terminated else 'Interrupted'}: the last good PDFs are unchanged.", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except Exception as error:  # a bug: say so in one line; --debug shows where
+        if args.debug:
+            traceback.print_exc()
+        print(f"Internal error: {type(error).__name__}: {error}. This is a bug in brochure_build, not in the project: "
+              "run again with --debug and report the traceback.", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

@@ -3,6 +3,7 @@ builds the model. Every problem of every file is collected, so one run reports t
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from pathlib import Path
@@ -57,9 +58,12 @@ class Checker:
     def __init__(self, document: YamlDocument, problems: list[Problem]):
         self.document = document
         self.problems = problems
+        # Keys the loader already reported (an unreadable value, an alias) read as None: one problem per key is enough.
+        self.reported = {problem.key for problem in problems if problem.file == document.display_path}
 
     def report(self, key_path: str, message: str) -> None:
-        self.problems.append(self.document.problem(key_path, message))
+        if key_path not in self.reported:
+            self.problems.append(self.document.problem(key_path, message))
 
     def mapping(self, value: Any, key_path: str, allowed: list[str], required: list[str]) -> dict[str, Any]:
         """Check `value` is a mapping with `required` keys and no key outside `allowed`."""
@@ -112,15 +116,17 @@ def did_you_mean(key: str, allowed: list[str]) -> str:
 
 def parse_length_mm(value: Any) -> float | None:
     """'3mm', '0.5in', '12pt' -> millimetres; None if not a length."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*", str(value))
+    match = re.fullmatch(r"\s*(\d{1,6}(?:\.\d{1,6})?)\s*(mm|cm|in|pt)\s*", str(value))
     return float(match[1]) * UNITS_MM[match[2]] if match else None
 
 
 def parse_pages(value: Any) -> tuple[int, int] | None:
     """7 -> (7, 7); '2-3' -> (2, 3)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value) if value >= 1 else None
-    match = re.fullmatch(r"\s*(\d+)\s*[-–]\s*(\d+)\s*", str(value))
+        return (value, value) if 1 <= value <= 9999 else None
+    if isinstance(value, int) or not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"\s*(\d{1,4})\s*[-–]\s*(\d{1,4})\s*", value)
     if match and 1 <= int(match[1]) <= int(match[2]):
         return int(match[1]), int(match[2])
     return None
@@ -128,7 +134,7 @@ def parse_pages(value: Any) -> tuple[int, int] | None:
 
 def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     """Load and validate brochure/brochure.yaml; None (with problems) if unusable."""
-    document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, problems)
+    document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, problems, root)
     if document is None:
         return None
     before = len(problems)
@@ -140,7 +146,7 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     if slug and not ID_PATTERN.match(slug):
         check.report("slug", "use lower-case letters, digits and hyphens only")
     date = str(data.get("date", ""))
-    if "date" in data and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+    if "date" in data and not valid_date(date):
         check.report("date", f"expected a date such as 2020-11-02, found {date!r}")
 
     page = check.mapping(data.get("page", {}), "page", ["size", "bleed"], ["size", "bleed"])
@@ -154,7 +160,7 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     print_spec = load_print_spec(check, data.get("print", {}))
 
     languages = []
-    langs = check.mapping(data.get("languages", {}), "languages", list(data.get("languages", {}) or {}), [])
+    langs = check.mapping(data.get("languages", {}), "languages", keys_of(data.get("languages")), [])
     for code, spec in langs.items():
         path = child_path("languages", code)
         if not re.fullmatch(r"[a-z]{2,3}", str(code)):
@@ -172,7 +178,7 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         check.report("source_language", f"{source_language!r} is not one of the languages")
 
     figures = {}
-    figs = check.mapping(data.get("figures", {}), "figures", list(data.get("figures", {}) or {}), [])
+    figs = check.mapping(data.get("figures", {}), "figures", keys_of(data.get("figures")), [])
     for figure_id, spec in figs.items():
         path = child_path("figures", figure_id)
         spec = check.mapping(spec, path, ["file", "width", "height"], ["file", "width", "height"])
@@ -183,7 +189,12 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
                 check.report(child_path(path, dim), f"expected a length such as 174mm, found {spec.get(dim)!r}")
             dims.append(length or 1.0)
         file = check.text(spec.get("file", "x"), child_path(path, "file"))
-        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1])
+        if file:
+            refusal = path_refusal(file)
+            if refusal:
+                check.report(child_path(path, "file"), f"{file}: {refusal}; photos are files under assets/, such as photos/cover.jpg")
+        line = document.line(child_path(path, "file"))
+        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line)
 
     sections = []
     raw_sections = data.get("sections", [])
@@ -210,13 +221,15 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
             check.report(child_path(path, "figures"), f"expected a list, found {describe(section_figures)}")
             section_figures = []
         for j, figure_id in enumerate(section_figures):
-            if figure_id not in figures:
+            if not isinstance(figure_id, str) or figure_id not in figures:
                 check.report(child_path(child_path(path, "figures"), j),
                              f"no figure {figure_id!r} in figures{did_you_mean(str(figure_id), list(figures))}")
         photo_page = spec.get("photo_page")
-        if photo_page not in (None, "before", "after"):
+        if not (photo_page is None or photo_page in ("before", "after")):
             check.report(child_path(path, "photo_page"), f"expected before or after, found {photo_page!r}")
         sections.append(SectionSpec(section_id, str(kind), pages[0], pages[1], tuple(map(str, section_figures)), photo_page))
+    if "sections" in data and not sections:
+        check.report("sections", "lists no section")
     check_page_plan(sections, check)
 
     if len(problems) > before or size is None or bleed is None or print_spec is None:
@@ -237,6 +250,39 @@ def load_print_spec(check: Checker, value: Any) -> PrintSpec | None:
         check.report("print.sheet", f"expected SRA3, A3 or '<width> <height>', found {spec.get('sheet')!r}")
         return None
     return PrintSpec(profile, condition, PageSize(*sheet))
+
+
+def keys_of(value: Any) -> list[str]:
+    """The keys of a mapping, or none: a list or a number where a mapping belongs is reported by Checker.mapping."""
+    return [str(key) for key in value] if isinstance(value, dict) else []
+
+
+def valid_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def path_refusal(reference: str, climbing: bool = False) -> str:
+    """Why a path written in the content or the CSS may not be used, or '' if it may (as far as the text shows).
+
+    Only relative paths that stay inside their folder: no URL of any scheme (http, https, file,
+    data …), no absolute path, and (unless `climbing`: stylesheets reach ../../fonts/) no `..`.
+    Where a path really leads, through links too, is checked on the disk (assets.py, sandbox.py).
+    """
+    scheme = URL_SCHEME.match(reference)
+    if scheme and len(scheme[1]) > 1:  # a one-letter "scheme" is a Windows drive, refused below as absolute
+        return f"a {scheme[1].lower()}: URL is not allowed, only files inside the project"
+    if reference.startswith(("/", "\\")) or re.match(r"^[a-zA-Z]:[\\/]", reference):
+        return "an absolute path is not allowed, only a path relative to its folder"
+    if not climbing and ".." in re.split(r"[\\/]", reference):
+        return "a path with .. is not allowed"
+    return ""
 
 
 def parse_page_size(value: Any) -> tuple[float, float] | None:
@@ -272,13 +318,17 @@ def text_file(code: str) -> str:
 def load_edition(root: Path, settings: Settings, code: str, problems: list[Problem]) -> Edition | None:
     """Load and validate brochure/text/<code>.yaml against the shared structure."""
     display = text_file(code)
-    document = load_yaml(root / display, display, problems)
+    document = load_yaml(root / display, display, problems, root)
     if document is None:
         return None
     before = len(problems)
     check = Checker(document, problems)
     data = check.mapping(document.data, "", ["labels", "meta", "cover", "sections", "figures", "source_fingerprints"],
                          ["labels", "meta", "cover", "sections", "figures"])
+    recorded = data.get("source_fingerprints", {})
+    if not isinstance(recorded, dict) or not all(isinstance(value, str) for value in recorded.values()):
+        check.report("source_fingerprints", "expected key: fingerprint lines, as written by `brochure check --accept`; "
+                                            "delete the block and run it again")
     parts = {}
     for part, schema in TEXT_SCHEMA.items():
         block = check.mapping(data.get(part, {}), part, list(schema), list(schema)) if part in data else {}

@@ -7,35 +7,51 @@ import hashlib
 import os
 from pathlib import Path
 
-import yaml
-
-from brochure_build.errors import BuildError
+from brochure_build.errors import ContentError, Problem
+from brochure_build.output import write_text_atomic
+from brochure_build.yamlsource import child_path, load_yaml
 
 MANIFEST = "fonts/manifest.yaml"
 
 
-def verify_fonts(root: Path) -> list[Path]:
-    """Every font in the manifest exists and has its recorded sha256; returns their paths."""
-    manifest_path = root / MANIFEST
-    try:
-        entries = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))["fonts"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise BuildError(f"{MANIFEST}: cannot be read ({error})") from None
-    problems, paths = [], []
-    for entry in entries:
-        path = root / "fonts" / entry["file"]
+def font_problems(root: Path) -> list[Problem]:
+    """Every font in the manifest is a file inside fonts/ with its recorded sha256; else one problem each."""
+    problems: list[Problem] = []
+    manifest = load_yaml(root / MANIFEST, MANIFEST, problems, root)
+    if manifest is None:
+        return problems
+    entries = manifest.data.get("fonts") if isinstance(manifest.data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return [manifest.problem("fonts", "expected the list of pinned fonts written by scripts/vendor_fonts.py")]
+    fonts_dir = (root / "fonts").resolve()
+    for index, entry in enumerate(entries):
+        key = child_path("fonts", index)
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or not isinstance(entry.get("sha256"), str):
+            problems.append(manifest.problem(key, "expected file: and sha256: (re-run scripts/vendor_fonts.py)"))
+            continue
+        name = entry["file"]
+        path = fonts_dir / name
+        if "/" in name or "\\" in name or name in ("", ".", "..") or not path.resolve().is_relative_to(fonts_dir):
+            problems.append(manifest.problem(child_path(key, "file"), f"{name}: a font is a file directly in fonts/; "
+                                                                        "paths and links out of fonts/ are not allowed"))
+            continue
         if not path.is_file():
-            problems.append(f"{MANIFEST}: fonts/{entry['file']}: file is missing")
+            problems.append(manifest.problem(child_path(key, "file"), f"fonts/{name}: file is missing: restore it from git"))
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != entry["sha256"]:
-            problems.append(
-                f"{MANIFEST}: fonts/{entry['file']}: sha256 is {digest[:12]}…, the manifest pins {entry['sha256'][:12]}…: "
-                "restore the pinned file, or re-run scripts/vendor_fonts.py if the change is deliberate")
-        paths.append(path)
+            problems.append(manifest.problem(
+                child_path(key, "sha256"),
+                f"fonts/{name}: sha256 is {digest[:12]}…, the manifest pins {entry['sha256'][:12]}…: "
+                "restore the pinned file, or re-run scripts/vendor_fonts.py if the change is deliberate"))
+    return problems
+
+
+def verify_fonts(root: Path) -> None:
+    """Raise ContentError unless every pinned font is in place and unchanged."""
+    problems = font_problems(root)
     if problems:
-        raise BuildError("\n".join(problems))
-    return paths
+        raise ContentError(problems)
 
 
 def isolate_fontconfig(root: Path, cache_dir: Path) -> None:
@@ -46,13 +62,12 @@ def isolate_fontconfig(root: Path, cache_dir: Path) -> None:
     (the machine's, or a project font meant for another script). With no fonts to fall back on,
     such a character becomes a .notdef glyph, which the build reports as an error.
     """
-    cache_dir.mkdir(parents=True, exist_ok=True)
     conf = cache_dir / "fonts.conf"
     text = (
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
         f"  <cachedir>{(cache_dir / 'fontconfig').resolve()}</cachedir>\n"
         "</fontconfig>\n"
     )
-    if not conf.exists() or conf.read_text() != text:
-        conf.write_text(text)
+    if not conf.is_file() or conf.read_text() != text:
+        write_text_atomic(conf, text)
     os.environ["FONTCONFIG_FILE"] = str(conf.resolve())

@@ -22,6 +22,7 @@ class FigureSpec:
     file: str  # relative to assets/
     width_mm: float
     height_mm: float
+    line: int = field(default=0, compare=False)  # of `file` in brochure/brochure.yaml, for messages
 
     def pixels_at(self, ppi: int) -> tuple[int, int]:
         """Pixel size that gives `ppi` at the placed size."""

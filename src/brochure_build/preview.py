@@ -285,7 +285,7 @@ class Preview:
 
     def edition(self, code: str) -> Edition:
         """The edition of `code`, loading what a change made stale; raises what stops a build."""
-        from brochure_build.build import check_assets
+        from brochure_build.assets import figure_problems
 
         if self.settings_problems or self.settings is None:
             raise ContentError(self.settings_problems)
@@ -294,13 +294,17 @@ class Preview:
         if problems:
             raise ContentError(problems)
         if not self.fonts_checked:
-            fonts.verify_fonts(self.root)
+            problems = fonts.font_problems(self.root)
+            if problems:
+                raise ContentError(problems)
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
             fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
             self.renderer = None
             self.fonts_checked = True
         if not self.assets_checked:
-            check_assets(self.root, settings)
+            problems = figure_problems(self.root, settings)
+            if problems:
+                raise ContentError(problems)
             self.assets_checked = True
         if code not in self.editions:
             problems = []

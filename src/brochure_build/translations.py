@@ -20,6 +20,7 @@ from typing import Any
 from brochure_build.content import load_edition, load_settings, text_file, unknown_languages
 from brochure_build.errors import ContentError, Problem
 from brochure_build.model import Settings
+from brochure_build.output import write_text_atomic
 from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 
 FINGERPRINTS_KEY = "source_fingerprints"
@@ -52,20 +53,20 @@ class LanguageStatus:
 
 
 def load_source(root: Path, settings: Settings, problems: list[Problem]) -> YamlDocument | None:
-    return load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems)
+    return load_yaml(root / text_file(settings.source_language), text_file(settings.source_language), problems, root)
 
 
 def language_status(root: Path, settings: Settings, source_doc: YamlDocument, code: str,
                     problems: list[Problem]) -> LanguageStatus | None:
     """Compare `code`'s text file with the source language's, block by block."""
-    doc = load_yaml(root / text_file(code), text_file(code), problems)
+    doc = load_yaml(root / text_file(code), text_file(code), problems, root)
     if doc is None:
         return None
     status = LanguageStatus(code)
     source = dict(leaves(source_doc.data))
     translated = dict(leaves(doc.data))
     status.blocks = len(source)
-    recorded = doc.data.get(FINGERPRINTS_KEY) or {} if isinstance(doc.data, dict) else {}
+    recorded = recorded_fingerprints(doc)
     for key, text in source.items():
         if key not in translated:
             status.missing.append(Problem(doc.display_path, doc.line(key), key,
@@ -84,6 +85,12 @@ def language_status(root: Path, settings: Settings, source_doc: YamlDocument, co
     return status
 
 
+def recorded_fingerprints(doc: YamlDocument) -> dict[str, str]:
+    """The file's source fingerprints; a malformed block counts as none (load_edition reports it)."""
+    recorded = doc.data.get(FINGERPRINTS_KEY) if isinstance(doc.data, dict) else None
+    return {str(key): value for key, value in recorded.items()} if isinstance(recorded, dict) else {}
+
+
 def accept_fingerprints(root: Path, source_doc: YamlDocument, code: str, key_prefix: str | None,
                         problems: list[Problem]) -> int:
     """Record the current source fingerprints for `code`'s blocks (all, or those under key_prefix).
@@ -92,10 +99,10 @@ def accept_fingerprints(root: Path, source_doc: YamlDocument, code: str, key_pre
     so comments and formatting above it are kept.
     """
     path = root / text_file(code)
-    doc = load_yaml(path, text_file(code), problems)
+    doc = load_yaml(path, text_file(code), problems, root)
     if doc is None:
         return 0
-    recorded = dict(doc.data.get(FINGERPRINTS_KEY) or {})
+    recorded = recorded_fingerprints(doc)
     translated = dict(leaves(doc.data))
     changed = 0
     for key, text in leaves(source_doc.data):
@@ -114,7 +121,7 @@ def write_fingerprints(path: Path, recorded: dict[str, str]) -> None:
     head = (text[: match.start()] if match else text).rstrip("\n")
     lines = [f"{FINGERPRINTS_KEY}:  # written by `brochure check --accept`: the source each block was translated from"]
     lines += [f"  {key}: {value}" for key, value in recorded.items()]
-    path.write_text(head + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, head + "\n\n" + "\n".join(lines) + "\n")  # never a half-written text file
 
 
 def check_content(root: Path, languages: list[str] | None, accept: bool = False, key: str | None = None,

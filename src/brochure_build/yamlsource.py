@@ -4,6 +4,9 @@ PyYAML's safe loader forgets where values came from, silently keeps the last of 
 keys and expands aliases without limit. Content files are edited by hand, so we compose the node
 tree ourselves: every key path gets its line, duplicates and aliases are errors, and only plain
 scalars, lists and mappings come out.
+
+Whatever the bytes, loading ends in values or in problems, never in another exception: the
+property-based test in tests/test_hostile_input.py feeds it arbitrary documents.
 """
 
 from __future__ import annotations
@@ -13,10 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from brochure_build.errors import Problem
 
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML without libyaml: the pure-Python parser, same events
+    CParser = None
+
 MAX_FILE_BYTES = 2 * 1024 * 1024  # content is words: a larger file is a mistake, not a brochure
+MAX_DEPTH = 32  # the deepest content is four levels; PyYAML's composer recurses once per level
+MAX_PROBLEMS = 50  # per file: past this, a file is broken as a whole and more lines only hide the others
 
 
 @dataclass
@@ -51,13 +67,15 @@ def child_path(key_path: str, key: object) -> str:
     return f"{key_path}.{key}" if key_path else str(key)
 
 
-_SCALARS = yaml.SafeLoader(  # only used for its scalar constructors
-    ""
-)
+def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path | None = None) -> YamlDocument | None:
+    """Load `path`; on failure append problems and return None.
 
-
-def load_yaml(path: Path, display_path: str, problems: list[Problem]) -> YamlDocument | None:
-    """Load `path`; on failure append problems and return None."""
+    With `root`, a file that leads out of that folder (through a link) is refused unread.
+    """
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        problems.append(Problem(display_path, 0, "", f"a link to {path.resolve()}, outside the project folder: "
+                                                     "put the file itself in the project"))
+        return None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -67,7 +85,8 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem]) -> YamlDoc
         problems.append(Problem(display_path, 0, "", f"cannot be read: {error.strerror}"))
         return None
     if len(raw) > MAX_FILE_BYTES:
-        problems.append(Problem(display_path, 0, "", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}"))
+        problems.append(Problem(display_path, 0, "", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}: "
+                                                     "content is words, not data: is this the right file?"))
         return None
     try:
         text = raw.decode("utf-8")
@@ -76,54 +95,130 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem]) -> YamlDoc
         problems.append(Problem(display_path, line, "", "not valid UTF-8: save the file as UTF-8"))
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
-        problems.append(Problem(display_path, line, "", f"YAML syntax error: {error.problem}"))
+        problems.append(Problem(display_path, line, "", f"YAML syntax error: {error.problem}: "
+                                                        "check the quotes, brackets and indentation of this line or the one before"))
         return None
-    except yaml.YAMLError as error:
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        problems.append(Problem(display_path, line, "", f"character U+{error.character:04X} is not allowed in YAML: remove it"))
+        return None
+    except (yaml.YAMLError, UnicodeError) as error:
         problems.append(Problem(display_path, 0, "", f"YAML error: {error}"))
         return None
+    except RecursionError:  # PyYAML's composer recurses once per level: thousands of [ or - end here
+        problems.append(Problem(display_path, 1, "", f"nested more than {MAX_DEPTH} levels deep: content is a few levels of "
+                                                     "keys and lists"))
+        return None
     if node is None:
-        problems.append(Problem(display_path, 1, "", "file is empty"))
+        problems.append(Problem(display_path, 1, "", "file is empty: write its content, or restore it from git"))
         return None
     document = YamlDocument(display_path, None)
-    document.data = _construct(node, "", document, problems, set())
+    found: list[Problem] = []
+    document.data = _Constructor(document, found).construct(node, "", 0)
+    if len(found) > MAX_PROBLEMS:
+        rest = len(found) - MAX_PROBLEMS
+        found = found[:MAX_PROBLEMS] + [Problem(display_path, found[MAX_PROBLEMS].line, "",
+                                                f"{rest} more problem{'s' if rest != 1 else ''} in this file not shown")]
+    problems += found
     return document
 
 
-def _construct(node: yaml.Node, key_path: str, document: YamlDocument, problems: list[Problem], seen: set[int]) -> Any:
-    document.lines.setdefault(key_path, node.start_mark.line + 1)
-    if id(node) in seen:
-        # compose() resolves an alias to the node it names: meeting a node twice means an alias.
-        problems.append(document.problem(key_path, "anchors and aliases (&, *) are not allowed: write the value out"))
-        return None
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(document.display_path, key_node.start_mark.line + 1, key_path, "a key must be plain text"))
-                continue
-            key = _SCALARS.construct_object(key_node)
-            if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(Problem(document.display_path, key_node.start_mark.line + 1, key_path, "merge keys (<<) are not allowed"))
-                continue
-            path = child_path(key_path, key)
-            if key in result:
-                problems.append(Problem(
-                    document.display_path, key_node.start_mark.line + 1, path,
-                    f"duplicate key (first on line {document.lines[path]}): remove one",
-                ))
-                continue
-            document.lines[path] = key_node.start_mark.line + 1
-            result[key] = _construct(value_node, path, document, problems, seen)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, child_path(key_path, i), document, problems, seen) for i, item in enumerate(node.value)]
-    try:
-        return _SCALARS.construct_object(node)
-    except yaml.YAMLError as error:
-        problems.append(document.problem(key_path, f"unreadable value: {getattr(error, 'problem', error)}"))
-        return None
+class _AliasNode(yaml.ScalarNode):
+    """Where an alias (*name) was written: PyYAML's composer would hand back the node it names instead."""
+
+
+class _AliasComposer(Composer):
+    """Composes nodes as PyYAML does, except that an alias stays an alias: nothing is shared or expanded,
+    and the alias keeps its own line for the error message."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            return _AliasNode("alias", event.anchor, event.start_mark, event.end_mark)
+        return super().compose_node(parent, index)
+
+
+if CParser is not None:
+    class _Composer(_AliasComposer, CParser, SafeConstructor, Resolver):
+        """libyaml scans and parses (the same events as PyYAML's, ten times faster); Python composes."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.anchors = {}
+else:  # PyYAML built without libyaml
+    class _Composer(Reader, Scanner, Parser, _AliasComposer, SafeConstructor, Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            _AliasComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+
+class _Constructor:
+    """Turns a composed node tree into plain values, recording lines and problems."""
+
+    def __init__(self, document: YamlDocument, problems: list[Problem]):
+        self.document = document
+        self.problems = problems
+        self.seen: set[int] = set()
+        self.scalars = yaml.SafeLoader("")  # only used for its scalar constructors; one per file, so no cache is shared
+
+    def scalar(self, node: yaml.Node, key_path: str) -> tuple[bool, Any]:
+        """(True, value) or (False, None) with a problem: a bad tag or value (`!!int x`, `2020-02-31`)."""
+        try:
+            return True, self.scalars.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as error:
+            reason = getattr(error, "problem", None) or str(error)
+            self.problems.append(Problem(self.document.display_path, node.start_mark.line + 1, key_path,
+                                         f"unreadable value {node.value!r}: {reason}: correct it, or put it in quotes to keep it as text"))
+            return False, None
+
+    def construct(self, node: yaml.Node, key_path: str, depth: int) -> Any:
+        document = self.document
+        document.lines.setdefault(key_path, node.start_mark.line + 1)
+        if isinstance(node, _AliasNode) or id(node) in self.seen:  # the second test is a guard: no node is met twice
+            self.problems.append(Problem(document.display_path, node.start_mark.line + 1, key_path,
+                                         "anchors and aliases (&, *) are not allowed: write the value out"))
+            return None
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            self.problems.append(document.problem(key_path, f"nested more than {MAX_DEPTH} levels deep"))
+            return None
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            key_lines: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, _AliasNode):
+                    self.problems.append(Problem(document.display_path, line, key_path,
+                                                 "anchors and aliases (&, *) are not allowed: write the key out"))
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append(Problem(document.display_path, line, key_path, "a key must be plain text"))
+                    continue
+                ok, key = self.scalar(key_node, key_path)
+                if not ok:
+                    continue
+                if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                    self.problems.append(Problem(document.display_path, line, key_path, "merge keys (<<) are not allowed"))
+                    continue
+                path = child_path(key_path, key)
+                if key in key_lines:  # 1, 1.0 and true are one key to Python: compare keys, not paths
+                    self.problems.append(Problem(document.display_path, line, path,
+                                                 f"duplicate key (first on line {key_lines[key]}): remove one"))
+                    continue
+                key_lines[key] = line
+                document.lines[path] = line
+                result[key] = self.construct(value_node, path, depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.construct(item, child_path(key_path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node, key_path)[1]

@@ -1,0 +1,34 @@
+"""Every input checked before anything renders or any file is written: content, fonts, photos and
+stylesheets. All their problems are reported together, one line each, in one ContentError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brochure_build.assets import figure_problems
+from brochure_build.content import load_edition, load_settings, unknown_languages
+from brochure_build.errors import ContentError, Problem
+from brochure_build.fonts import font_problems
+from brochure_build.model import Edition, Settings
+from brochure_build.sandbox import link_problems, stylesheet_problems
+
+
+def check_inputs(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
+    """Settings and the editions of `languages` (default all), or ContentError listing every problem."""
+    problems: list[Problem] = []
+    settings = load_settings(root, problems)
+    editions = []
+    if settings is not None:
+        problems += unknown_languages(settings, languages)
+        known = [lang.code for lang in settings.languages]
+        for code in [code for code in languages or known if code in known]:
+            edition = load_edition(root, settings, code, problems)
+            if edition is not None:
+                editions.append(edition)
+        problems += figure_problems(root, settings)
+    problems += font_problems(root)
+    problems += link_problems(root)
+    problems += stylesheet_problems(root)
+    if problems or settings is None:
+        raise ContentError(problems)
+    return settings, editions
