@@ -3,12 +3,16 @@
 WeasyPrint's default fetcher follows http(s), data: and any file:// URL, and only logs a
 failure. Here every other URL, and any path that leaves the root (../, absolute paths, symlinks
 pointing out), stops the render with an error that names the URL.
+
+WeasyPrint sees the project under a fixed virtual folder, /brochure-project/, never under its
+real path: WeasyPrint names each image in the PDF by a hash of its URL, so with real paths the
+same sources would give different bytes in another checkout.
 """
 
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -18,16 +22,23 @@ class ResourceRefused(FatalURLFetchingError):
     """A resource outside the project, or missing: the build stops and says which."""
 
 
+VIRTUAL_ROOT = "/brochure-project"
+
+
 class ProjectFetcher(URLFetcher):
     def __init__(self, root: Path):
         super().__init__(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=True)
         self.root = root.resolve()
         self.fetched: set[Path] = set()
 
+    def virtual_url(self, path: Path) -> str:
+        """The URL WeasyPrint is given for a file of the project (a base URL, typically)."""
+        return f"file://{VIRTUAL_ROOT}/{path.resolve().relative_to(self.root).as_posix()}"
+
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         path = self.resolve(url)
         self.fetched.add(path)
-        return URLFetcherResponse(path.as_uri(), body=path.read_bytes(),
+        return URLFetcherResponse(url, body=path.read_bytes(),
                                   headers={"Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream"})
 
     def resolve(self, url: str) -> Path:
@@ -35,9 +46,12 @@ class ProjectFetcher(URLFetcher):
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise ResourceRefused(f"{url}: only files inside the project can be used (no {parts.scheme or 'relative'} URLs)")
-        path = Path(unquote(parts.path)).resolve()
+        virtual = PurePosixPath(unquote(parts.path))
+        if not virtual.is_relative_to(VIRTUAL_ROOT):
+            raise ResourceRefused(f"{virtual}: outside the project folder {self.root}")
+        path = (self.root / virtual.relative_to(VIRTUAL_ROOT)).resolve()
         if not path.is_relative_to(self.root):
-            raise ResourceRefused(f"{unquote(parts.path)}: outside the project folder {self.root}")
+            raise ResourceRefused(f"{path}: outside the project folder {self.root}")
         if not path.is_file():
             raise ResourceRefused(f"{path.relative_to(self.root)}: file not found")
         return path

@@ -94,7 +94,7 @@ class Renderer:
         """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document."""
         with strict_weasyprint(context, text_lookup):
             try:
-                return self.weasyprint.HTML(string=html, base_url=str(base_url), url_fetcher=self.fetcher).render(
+                return self.weasyprint.HTML(string=html, base_url=self.fetcher.virtual_url(base_url), url_fetcher=self.fetcher).render(
                     font_config=self.font_config)
             except self.weasyprint.urls.FatalURLFetchingError as error:
                 raise BuildError(f"{context}: {error.__cause__ or error}") from None
