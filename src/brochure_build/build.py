@@ -96,19 +96,25 @@ def build_editions(root: Path, settings: Settings, editions: list[Edition], forc
         for edition, inputs in pending:
             # One edition's failure does not stop the others: production sees every problem at once.
             try:
-                results, renderer = build_edition(root, edition, inputs, renderer, force)
+                results, renderer = build_edition(root, edition, inputs, renderer, force, report)
             except BuildError as error:
                 failures.append(str(error))
                 continue
-            for result in results:
-                built.append(result)
-                report(result)
+            built.extend(results)
     else:
         context = multiprocessing.get_context("fork")  # workers inherit the isolated fontconfig and loaded content
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force) for edition, inputs in pending]
-            for future in futures:
-                outcome = future.result()
+            try:
+                outcomes = [future.result() for future in futures]
+            except KeyboardInterrupt:
+                # The signal reached this process only: stop the workers too. Each removes its
+                # temporary files as it stops (atomic_path), so the last good PDFs stay.
+                for process in list(pool._processes.values()):  # no public API lists them
+                    process.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            for outcome in outcomes:
                 if isinstance(outcome, str):
                     failures.append(outcome)
                     continue
@@ -139,8 +145,10 @@ def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bo
     return results
 
 
-def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bool) -> tuple[list[BuiltFile], object]:
-    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed).
+def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bool,
+                  report: Callable[[BuiltFile], None] = lambda built: None) -> tuple[list[BuiltFile], object]:
+    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed),
+    calling `report` as each is done.
 
     Returns what was built and the warm renderer, created on first need and reused after."""
     from brochure_build.pdf import Renderer, TextLookup
@@ -158,6 +166,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
         fingerprint = variant_fingerprint(inputs, variant)
         if not force and is_up_to_date(pdf_path, fingerprint):
             built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
+            report(built[-1])
             continue
         context = f"{code} {variant}"
         if variant == "imposed":
@@ -185,4 +194,5 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
             write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
+        report(built[-1])
     return built, renderer

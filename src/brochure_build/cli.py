@@ -31,7 +31,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"brochure_build {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help="build the print and screen PDFs of every edition",
+    build = commands.add_parser("build", help="build the print, screen and imposed PDFs of every edition",
                                 description="Build build/<lang>/<slug>-<lang>-{print,screen,imposed}.pdf, keeping the "
                                             "intermediate HTML beside them. Unchanged editions are skipped.")
     build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")

@@ -12,6 +12,7 @@ same sources would give different bytes in another checkout.
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -33,7 +34,8 @@ class ProjectFetcher(URLFetcher):
 
     def virtual_url(self, path: Path) -> str:
         """The URL WeasyPrint is given for a file of the project (a base URL, typically)."""
-        return f"file://{VIRTUAL_ROOT}/{path.resolve().relative_to(self.root).as_posix()}"
+        # Absolute but not resolved: a link stays a link, for resolve() to judge where it leads.
+        return f"file://{VIRTUAL_ROOT}/{Path(os.path.abspath(path)).relative_to(self.root).as_posix()}"
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         path = self.resolve(url)
@@ -48,10 +50,13 @@ class ProjectFetcher(URLFetcher):
             raise ResourceRefused(f"{url}: only files inside the project can be used (no {parts.scheme or 'relative'} URLs)")
         virtual = PurePosixPath(unquote(parts.path))
         if not virtual.is_relative_to(VIRTUAL_ROOT):
+            if Path(virtual).resolve().is_relative_to(self.root):
+                raise ResourceRefused(f"{virtual}: an absolute path; refer to project files by relative paths")
             raise ResourceRefused(f"{virtual}: outside the project folder {self.root}")
-        path = (self.root / virtual.relative_to(VIRTUAL_ROOT)).resolve()
+        named = self.root / virtual.relative_to(VIRTUAL_ROOT)
+        path = named.resolve()
         if not path.is_relative_to(self.root):
-            raise ResourceRefused(f"{path}: outside the project folder {self.root}")
+            raise ResourceRefused(f"{named}: outside the project folder {self.root}")
         if not path.is_file():
             raise ResourceRefused(f"{path.relative_to(self.root)}: file not found")
         return path

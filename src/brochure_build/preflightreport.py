@@ -52,7 +52,8 @@ def verdict(report: Report) -> str:
     failed, warned = failures(report), warnings(report)
     if failed:
         return f"failed: {failed} check{'s' if failed != 1 else ''} failed, {warned} with warnings"
-    return f"passed: {len(report)} languages × {len(CHECKS)} checks" + (f", {warned} with warnings" if warned else "")
+    languages = f"{len(report)} language{'s' if len(report) != 1 else ''}"
+    return f"passed: {languages} × {len(CHECKS)} checks" + (f", {warned} with warnings" if warned else "")
 
 
 def table(report: Report) -> str:

@@ -98,7 +98,8 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 0
+        # libyaml marks an error at the end of a file without a final newline one line past it.
+        line = min(mark.line + 1, text.count("\n") + 1) if mark else 0
         problems.append(Problem(display_path, line, "", f"YAML syntax error: {error.problem}: "
                                                         "check the quotes, brackets and indentation of this line or the one before"))
         return None
