@@ -660,6 +660,32 @@ def test_interrupted_build_keeps_the_last_good_pdfs(previous, signum, status, wo
     assert not (previous / "build/fr").exists() or sorted(p.name for p in (previous / "build/fr").iterdir()) == []
 
 
+def processes_building(root: Path) -> list[int]:
+    """Processes (a build and its workers) whose command line names this project."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(root).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def test_terminated_parallel_build_stops_its_workers_and_keeps_the_last_good_pdfs(previous):
+    before = outputs(previous)
+    process = start_build(previous, "--force", "--jobs", "2", "--lang", "en", "--lang", "fr")
+    time.sleep(3)  # not a timing assertion: lets both workers start rendering
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (143, "Terminated: the last good PDFs are unchanged.\n")
+    assert_kept(previous, before)
+    deadline = time.monotonic() + 10
+    while processes_building(previous) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_building(previous) == []
+
+
 def test_second_build_waits_for_the_first(previous):
     """build/.lock: while another build holds it, a build waits, says so, and writes nothing."""
     import fcntl

@@ -220,7 +220,7 @@ def test_preview_in_a_real_browser(project, server_process, browser):
     lines[line - 1] = lines[line - 1].rstrip("\n") + ": x\n"
     text_file.write_text("".join(lines), encoding="utf-8")
     broken = wait_for(browser, lambda s: s["banner"], "the YAML error")
-    assert f"brochure/text/zh.yaml:{line}: YAML syntax error: mapping values are not allowed here" in broken["banner"]
+    assert f"brochure/text/zh.yaml:{line}: YAML syntax error: mapping values are not allowed" in broken["banner"]
     assert broken["sources"] == mended["sources"] and broken["loaded"]
     assert browser.find_element("id", "banner").is_displayed()
     text_file.write_text(good_text, encoding="utf-8")
