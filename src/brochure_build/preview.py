@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from brochure_build import content, fonts
+from brochure_build import content, fonts, linebreaks
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.model import Edition, Settings
 
@@ -359,7 +359,8 @@ class Preview:
         # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
         html = render_html(self.environment, edition, "screen", self.root, out_dir, photos)
-        document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
+        with linebreaks.memo():  # column balancing breaks the same lines again and again
+            document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
         clock.lap("layout")
         # Pages that overflow their plan are shown (the point is to see them), with the message.
         problems = plan_problems(edition, copy_fit(edition, document), context)
