@@ -23,7 +23,9 @@ from pypdf import PdfReader
 from brochure_build import content
 from brochure_build.errors import ContentError
 from brochure_build.preview import Preview, Watcher
+from brochure_build.proofs import page_images
 from brochure_build.serve import PreviewServer, set_css_token
+from conftest import pdf_path
 from helpers import normalize
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -280,6 +282,49 @@ def test_a_change_re_renders_only_the_editions_it_concerns(project):
     assert preview.settings is settings and preview.languages() == ["zh", "en", "fr", "es", "ru", "ar"]  # the last good
     with pytest.raises(ContentError, match=r"brochure/brochure.yaml:1: YAML syntax error"):
         preview.edition("zh")
+
+
+def bitmaps(pdf: Path) -> list[bytes]:
+    return [page.tobytes() for page in page_images(pdf, dpi=72)]
+
+
+def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
+    """Every edition's preview, made the preview's fast way (warm renderer, line breaks answered
+    from memory), has the pixels of the screen PDF `brochure build` wrote: on the first render,
+    and on the next, which breaks no line anew."""
+    from weasyprint.layout import inline, preferred
+
+    original = inline.split_first_line
+    preview = Preview(built_project)
+    for code in preview.languages():
+        screen = bitmaps(pdf_path(built_project, code, "screen"))
+        for render in ("first", "repeated"):
+            pdf, images, problems, _ = preview.render_pages(code)
+            assert problems == [], code
+            shown = bitmaps(pdf)
+            assert len(shown) == len(images) == len(screen) == 12, code
+            differ = [number for number, (a, b) in enumerate(zip(shown, screen, strict=True), 1) if a != b]
+            assert differ == [], f"{code}, {render} render: the preview differs from the screen PDF on pages {differ}"
+        assert preview.linebreaks.calls > 1000 and preview.linebreaks.broken == 0, code  # all from memory
+    assert inline.split_first_line is original and preferred.split_first_line is original  # patched during renders only
+
+
+def test_remembered_line_breaks_follow_a_change_of_type(project):
+    """After a change of type size, or of the font faces, the warm preview breaks lines as a
+    fresh one does: nothing remembered from before the change is used."""
+    css = project / "layouts" / "css"
+    warm = Preview(project)
+    warm.render_pages("en")
+    set_css_token(css / "tokens.css", "body-size", "9.3pt")
+    pdf, _, _, _ = warm.render_pages("en")
+    assert 0 < warm.linebreaks.broken < warm.linebreaks.calls  # the headings' lines were kept, the text's broken anew
+    fresh, _, _, _ = Preview(project).render_pages("en")
+    assert bitmaps(pdf) == bitmaps(fresh)
+    # One more font face declared: the font configuration changes, the memo starts again.
+    with (css / "fonts.css").open("a", encoding="utf-8") as fonts_css:
+        fonts_css.write('@font-face { font-family: "Brochure Spare"; src: url(../../fonts/NotoSans-Regular.ttf); }\n')
+    warm.render_pages("en")
+    assert 0 < len(warm.linebreaks.answers) == warm.linebreaks.broken  # only this render's answers are kept
 
 
 def test_the_watcher_reports_what_changed_and_when(project):

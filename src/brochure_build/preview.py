@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from brochure_build import content, fonts
+from brochure_build import content, fonts, linebreaks
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.model import Edition, Settings
 
@@ -152,6 +152,7 @@ class Preview:
         self.settings_problems: list[Problem] = []  # why brochure.yaml does not load now
         self.editions: dict[str, Edition] = {}
         self.renderer = None
+        self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
         self.fonts_checked = False
         self.assets_checked = False
         self.focus = language  # the language opened last, rendered first
@@ -354,7 +355,9 @@ class Preview:
 
         clock = Stopwatch()
         edition = self.edition(code)
-        self.renderer = self.renderer or Renderer(self.root)
+        if self.renderer is None:
+            self.renderer = Renderer(self.root)
+            self.linebreaks = linebreaks.LineBreaks(self.renderer.font_config)
         clock.lap("content")
         out_dir = self.root / PREVIEW_DIR / code
         name = f"{edition.settings.slug}-{code}-preview"
@@ -363,7 +366,8 @@ class Preview:
         # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
         html = render_html(self.environment, edition, "screen", self.root, out_dir, photos)
-        document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
+        with self.linebreaks.render():  # the lines of the last render, and of each try of column balancing
+            document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
         clock.lap("layout")
         # Pages that overflow their plan are shown (the point is to see them), with the message.
         problems = plan_problems(edition, copy_fit(edition, document), context)
