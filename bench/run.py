@@ -125,7 +125,7 @@ def main() -> int:
     subprocess.run(["make", "--no-print-directory", "-s"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     noop_build = measure("no-op build (`brochure build`, nothing changed)", brochure, root, args.runs)
     noop_make = measure("no-op `make`", ["make", "--no-print-directory"], root, args.runs)
-    serve, serve_peak_mb = serve_times(root, ["en", "zh"], max(args.runs, 5))
+    serve, serve_peak_mb = serve_times(root, ["zh", "en", "fr", "es", "ru", "ar"], max(args.runs, 5))
 
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
     print(f"Runs per figure: {args.runs} (median, minimum); {len(html_files)} intermediate HTML files\n")
