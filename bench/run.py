@@ -68,31 +68,32 @@ def plain_weasyprint(html_files: list[Path]) -> float:
 
 def serve_times(root: Path, languages: list[str], runs: int) -> tuple[dict[str, float], float]:
     """Median seconds from saving layouts/css/tokens.css to `brochure serve` serving the new
-    pages, per language, and the server's peak memory (MB). The server previews a copy of the
-    project, so the real files are never touched."""
+    pages, per language, and the servers' peak memory (MB). One server per language, as a
+    designer previews one edition; each previews a copy of the project, so the real files are
+    never touched."""
     from brochure_build.serve import time_css_edits
 
-    with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder)
-        for part in ("brochure", "layouts", "assets"):
-            shutil.copytree(root / part, copy / part)
-        shutil.copytree(root / "fonts", copy / "fonts", copy_function=os.link)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = subprocess.Popen([str(BIN / "brochure"), "serve", "--root", str(copy), "--port", str(port)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            server.stdout.readline()  # "Previewing … at http://…": listening from here on
-            medians, peak = {}, 0.0
-            for code in languages:
+    medians, peak = {}, 0.0
+    for code in languages:
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder)
+            for part in ("brochure", "layouts", "assets"):
+                shutil.copytree(root / part, copy / part)
+            shutil.copytree(root / "fonts", copy / "fonts", copy_function=os.link)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            server = subprocess.Popen([str(BIN / "brochure"), "serve", "--root", str(copy), "--port", str(port), "--lang", code],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                server.stdout.readline()  # "Previewing … at http://…": listening from here on
                 timings = time_css_edits(f"http://127.0.0.1:{port}", copy, code, runs)
                 medians[code] = statistics.median(t["seconds"] for t in timings)
                 peak = max([peak] + [t["peak_rss_mb"] for t in timings])
-            return medians, peak
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    return medians, peak
 
 
 def main() -> int:
