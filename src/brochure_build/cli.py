@@ -57,21 +57,19 @@ def make_parser() -> argparse.ArgumentParser:
     proofs.add_argument("--snapshots", type=Path, metavar="DIR",
                         help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
                              "resolution the visual regression test compares (`make approve`)")
-    for command in (build, check, preflight, proofs):
-        command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                             help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
-        command.add_argument("--lang", action="append", metavar="L",
-                             help="only this language (repeatable; default: every language)")
-        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     serve = commands.add_parser(
         "serve", help="preview an edition's pages as spreads in the browser, re-rendered on every change",
         description="Serve a live preview on 127.0.0.1: the pages of an edition as spreads, re-rendered when a file in "
                     "brochure/, layouts/, assets/ or fonts/ changes; errors are shown in the page.")
-    serve.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                       help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
     serve.add_argument("--port", type=int, default=8000, metavar="N", help="port on 127.0.0.1 (default: 8000; 0: any free port)")
     serve.add_argument("--lang", metavar="L", help="language shown first (default: the source language)")
-    serve.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    for command in (build, check, preflight, proofs):
+        command.add_argument("--lang", action="append", metavar="L",
+                             help="only this language (repeatable; default: every language)")
+    for command in (build, check, preflight, proofs, serve):
+        command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                             help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
+        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return parser
 
 
