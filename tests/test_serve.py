@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from brochure_build import content
-from brochure_build.errors import ContentError
+from brochure_build import content, previewparts
+from brochure_build.errors import BuildError, ContentError
 from brochure_build.preview import Preview, Watcher
 from brochure_build.proofs import page_images
 from brochure_build.serve import PreviewServer, set_css_token
@@ -289,36 +289,87 @@ def bitmaps(pdf: Path) -> list[bytes]:
 
 
 def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
-    """Every edition's preview, made the preview's fast way (warm renderer, line breaks answered
-    from memory), has the pixels of the screen PDF `brochure build` wrote: on the first render,
-    and on the next, which breaks no line anew."""
+    """Every edition's preview, made the preview's fast way (two parts laid out at once in two
+    warm processes, line breaks answered from memory), has the pixels of the screen PDF `brochure
+    build` wrote: on the first render, on the next, which breaks no line anew, and split at an
+    even page (the second part starts on a left page in left-to-right editions, a right one in Arabic)."""
     from weasyprint.layout import inline, preferred
 
     original = inline.split_first_line
     preview = Preview(built_project)
-    for code in preview.languages():
-        screen = bitmaps(pdf_path(built_project, code, "screen"))
-        for render in ("first", "repeated"):
-            pdf, images, problems, _ = preview.render_pages(code)
-            assert problems == [], code
-            shown = bitmaps(pdf)
-            assert len(shown) == len(images) == len(screen) == 12, code
-            differ = [number for number, (a, b) in enumerate(zip(shown, screen, strict=True), 1) if a != b]
-            assert differ == [], f"{code}, {render} render: the preview differs from the screen PDF on pages {differ}"
-        assert preview.linebreaks.calls > 1000 and preview.linebreaks.broken == 0, code  # all from memory
+    try:
+        for code in preview.languages():
+            screen = bitmaps(pdf_path(built_project, code, "screen"))
+            middle = previewparts.first_split(preview.edition(code))
+            assert middle == 7, code
+            for render in ("first", "repeated", "split at page 8"):
+                # The same split twice (the preview moves it to balance the parts), then another.
+                preview.splits[code] = 8 if render == "split at page 8" else middle
+                pdf, images, problems, steps = preview.render_pages(code)
+                assert problems == [], code
+                assert "part 2 total" in steps and "whole" not in steps, (code, steps)  # laid out in two parts
+                shown = bitmaps(pdf)
+                assert len(shown) == len(images) == len(screen) == 12, code
+                differ = [number for number, (a, b) in enumerate(zip(shown, screen, strict=True), 1) if a != b]
+                assert differ == [], f"{code}, {render} render: the preview differs from the screen PDF on pages {differ}"
+                if render == "repeated":
+                    calls, broken = preview.line_counts
+                    assert calls > 1000 and broken == 0, code  # all from memory, in both processes
+    finally:
+        preview.stop()
     assert inline.split_first_line is original and preferred.split_first_line is original  # patched during renders only
+
+
+def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
+    """When a section of one part runs past its page, the parts are not the brochure's pages:
+    the preview lays the edition out in one piece and reports what the build reports."""
+    from brochure_build.build import build
+
+    path = project / "brochure" / "text" / "en.yaml"
+    text = path.read_text(encoding="utf-8")
+    body = re.search(r"(?m)^  priority-2:\n(?:    .*\n)*?    body:\n((?:      - .*\n)+)", text)
+    path.write_text(text[:body.end(1)] + body[1] + text[body.end(1):], encoding="utf-8")  # its paragraphs twice
+    with pytest.raises(BuildError) as built:
+        build(project, ["en"])
+    preview, whole = Preview(project), Preview(project, parallel=False)
+    try:
+        pdf, images, problems, steps = preview.render_pages("en")
+        _, whole_images, whole_problems, whole_steps = whole.render_pages("en")
+    finally:
+        preview.stop()
+    assert "parts" in steps and "whole" in steps, steps  # tried in parts, then laid out whole
+    assert "parts" not in whole_steps
+    assert problems == whole_problems and len(problems) == 1, problems
+    assert re.fullmatch(r"en preview: section 'priority-2' does not fit page 8: \d+ lines \([\d.]+ mm\) run onto page 9; .*", problems[0])
+    assert problems[0].split(": ", 1)[1] in str(built.value)  # the build's words
+    assert images == whole_images and len(bitmaps(pdf)) == len(images) == 13
+
+
+def test_the_helper_process_starts_again_after_it_dies(project):
+    preview = Preview(project)
+    try:
+        preview.render_pages("ar")
+        helper = preview.helper.process
+        helper.kill()
+        helper.wait()
+        _, images, problems, steps = preview.render_pages("ar")  # a new helper takes the second part
+        assert preview.helper.process is not helper and preview.helper.process.poll() is None
+        assert len(images) == 12 and problems == [] and "part 2 total" in steps
+    finally:
+        preview.stop()
+    assert helper.poll() is not None and preview.helper.process is None  # stopped with the preview
 
 
 def test_remembered_line_breaks_follow_a_change_of_type(project):
     """After a change of type size, or of the font faces, the warm preview breaks lines as a
     fresh one does: nothing remembered from before the change is used."""
     css = project / "layouts" / "css"
-    warm = Preview(project)
+    warm = Preview(project, parallel=False)  # one process: its memo sees every line
     warm.render_pages("en")
     set_css_token(css / "tokens.css", "body-size", "9.3pt")
     pdf, _, _, _ = warm.render_pages("en")
     assert 0 < warm.linebreaks.broken < warm.linebreaks.calls  # the headings' lines were kept, the text's broken anew
-    fresh, _, _, _ = Preview(project).render_pages("en")
+    fresh, _, _, _ = Preview(project, parallel=False).render_pages("en")
     assert bitmaps(pdf) == bitmaps(fresh)
     # One more font face declared: the font configuration changes, the memo starts again.
     with (css / "fonts.css").open("a", encoding="utf-8") as fonts_css:

@@ -2,4 +2,5 @@
 
 from brochure_build.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when the preview's helper process (multiprocessing, spawn) imports it
+    raise SystemExit(main())

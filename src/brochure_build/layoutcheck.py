@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from brochure_build.model import Edition
+from collections.abc import Sequence
+
+from brochure_build.model import Edition, SectionSpec
 
 
 def section_start_pages(document) -> dict[str, int]:
@@ -86,10 +88,16 @@ def describe_element(element) -> str:
 def copy_fit(edition: Edition, document) -> dict:
     """Where each section sits and how much overflows: extra pages (lines and mm of text on them)
     and fixed-height frames whose text runs past their bottom edge."""
-    specs = [section.spec for section in edition.sections]
+    return part_copy_fit(tuple(section.spec for section in edition.sections), document)
+
+
+def part_copy_fit(specs: Sequence[SectionSpec], document, first_page: int = 1) -> dict:
+    """copy_fit of a document that holds the sections `specs` only, its first page numbered
+    `first_page` (the preview lays an edition out in parts); pages are given by that number."""
+    offset = first_page - 1
     section_ids = {spec.id for spec in specs}
-    starts = section_start_pages(document)
-    total = len(document.pages)
+    starts = {anchor: number + offset for anchor, number in section_start_pages(document).items()}
+    total = len(document.pages) + offset
     sections = []
     for index, spec in enumerate(specs):
         start = starts.get(spec.id)
@@ -102,20 +110,20 @@ def copy_fit(edition: Edition, document) -> dict:
             lines = 0
             height = 0.0
             for number in extra_pages:
-                page_box = document.pages[number - 1]._page_box
+                page_box = document.pages[number - 1 - offset]._page_box
                 boxes = lines_by_section(page_box, section_ids).get(spec.id, [])
                 lines += len(boxes)
                 if boxes:
                     height += max(b.position_y + b.height for b in boxes) - page_box.content_box_y()
             entry["overflow"] = {"pages": extra_pages, "lines": lines, "mm": round(height * PX_TO_MM, 1)}
         sections.append(entry)
-    return {"pages": total, "sections": sections, "frames": frame_overflows(document, section_ids)}
+    return {"pages": total, "sections": sections, "frames": frame_overflows(document, section_ids, offset)}
 
 
-def frame_overflows(document, section_ids: set[str]) -> list[dict]:
+def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[dict]:
     """Boxes of fixed height (or the page's own content area) whose lines run past the bottom."""
     found = []
-    for number, page in enumerate(document.pages, 1):
+    for number, page in enumerate(document.pages, 1 + offset):
         page_box = page._page_box
         frames = [(page_box.children[0], page_box.content_box_y() + page_box.height, "the page area")]
         for box in page_box.children[0].descendants():

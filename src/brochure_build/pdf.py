@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,8 +33,9 @@ class LogCapture(logging.Handler):
 
 
 @contextmanager
-def strict_weasyprint(context: str, text_lookup: TextLookup | None = None) -> Iterator[None]:
-    """Run WeasyPrint; turn every warning it logs into a BuildError naming `context`."""
+def strict_weasyprint(context: str, text_lookup: TextLookup | None = None, tolerated: Collection[str] = ()) -> Iterator[None]:
+    """Run WeasyPrint; turn every warning it logs into a BuildError naming `context`, but for the
+    messages in `tolerated` (exactly as WeasyPrint words them)."""
     logger = logging.getLogger("weasyprint")
     capture = LogCapture()
     logger.addHandler(capture)
@@ -45,9 +46,10 @@ def strict_weasyprint(context: str, text_lookup: TextLookup | None = None) -> It
     finally:
         logger.removeHandler(capture)
         logger.propagate = previous_propagate
-    if capture.records:
+    records = [record for record in capture.records if record not in tolerated]
+    if records:
         messages = []
-        for record in dict.fromkeys(capture.records):
+        for record in dict.fromkeys(records):
             match = NOTDEF.match(record)
             if match:
                 char = chr(int(match[2], 16))

@@ -1,10 +1,11 @@
 """Preview stage: a warm renderer that keeps the pages of the editions being viewed current
 while the project changes; `brochure serve` (serve.py) shows them in the browser.
 
-One process renders the previews: WeasyPrint is imported and its fonts are loaded once, the
+A warm renderer makes the previews: WeasyPrint is imported and its fonts are loaded once, the
 content is kept and reloaded only when its file changes. A change re-renders the screen variant
 of the languages being viewed (the one opened last first) into build/.preview/<lang>/ and
-rasterises its pages in memory.
+rasterises its pages in memory, in two parts at once: one in this process, one in a warm helper
+process (previewparts.py), or in one piece when the parts stray from the page plan.
 
 What a change re-does: brochure/brochure.yaml reloads the settings and every edition,
 brochure/text/<lang>.yaml that edition only; layouts/ re-renders with the cached content (Jinja2
@@ -22,9 +23,7 @@ extra dependency (watchfiles would save at most the 0.05 s poll interval).
 from __future__ import annotations
 
 import gc
-import io
 import os
-import resource
 import sys
 import threading
 import time
@@ -33,9 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from brochure_build import content, fonts, linebreaks
+from brochure_build import content, fonts, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.model import Edition, Settings
+from brochure_build.previewparts import GC_THRESHOLD, PartJob, peak_rss_mb
 
 WATCHED = ("brochure", "layouts", "assets", "fonts")
 PREVIEW_DIR = "build/.preview"
@@ -43,14 +43,6 @@ POLL_SECONDS = 0.05      # file watcher
 SETTLE_SECONDS = 0.02    # after a change, until the files are still: an editor truncates, then writes
 LONG_POLL_SECONDS = 20   # a /status?after=N request waits at most this long for news
 VIEWED_SECONDS = 3       # a language counts as viewed this long after its last status request
-DPI = 72                 # page images: 595 × 842 px for A4, two pages side by side on a laptop screen
-GC_THRESHOLD = 20000     # a layout allocates millions of objects: collect young ones less often (5–15 % faster)
-JPEG_QUALITY = 90        # JPEG, not PNG: six times faster to encode (20 ms against 130 ms for 12 pages)
-
-
-def peak_rss_mb() -> float:
-    """Largest resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Watcher:
@@ -134,7 +126,7 @@ class Pending:
 class Preview:
     """The warm renderer: watches the project and keeps every viewed language's pages current."""
 
-    def __init__(self, root: Path, language: str | None = None):
+    def __init__(self, root: Path, language: str | None = None, parallel: bool = True):
         from brochure_build.templating import make_environment
 
         self.root = root.resolve()
@@ -153,6 +145,11 @@ class Preview:
         self.editions: dict[str, Edition] = {}
         self.renderer = None
         self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
+        self.parallel = parallel                  # lay editions out in two parts at once (previewparts.py)
+        self.helper = previewparts.Helper(self.root)  # the other part's warm renderer
+        self.helper_peak_rss_mb = 0.0
+        self.splits: dict[str, int] = {}          # language → the page its next render is split at
+        self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
         self.assets_checked = False
         self.focus = language  # the language opened last, rendered first
@@ -221,6 +218,7 @@ class Preview:
             self.condition.notify_all()
         if self.thread:
             self.thread.join(timeout=30)
+        self.helper.stop()
 
     def run(self) -> None:
         gc.set_threshold(GC_THRESHOLD, 10, 10)
@@ -301,6 +299,7 @@ class Preview:
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
             fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
             self.renderer = None
+            self.helper.stop()  # its font configuration too; started again on the next split render
             self.fonts_checked = True
         if not self.assets_checked:
             problems = figure_problems(self.root, settings)
@@ -345,12 +344,12 @@ class Preview:
             print(problem, file=sys.stderr, flush=True)
 
     def render_pages(self, code: str) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float]]:
-        """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step."""
+        """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step.
+
+        Laid out in two parts at once when the plan allows (previewparts.py), else in one piece."""
         from brochure_build.images import prepare_images
-        from brochure_build.layoutcheck import copy_fit, plan_problems
-        from brochure_build.output import atomic_path
-        from brochure_build.pdf import Renderer, TextLookup, strict_weasyprint
-        from brochure_build.pdfcheck import fallback_problems
+        from brochure_build.layoutcheck import plan_problems
+        from brochure_build.pdf import Renderer
         from brochure_build.templating import render_html
 
         clock = Stopwatch()
@@ -362,25 +361,63 @@ class Preview:
         out_dir = self.root / PREVIEW_DIR / code
         name = f"{edition.settings.slug}-{code}-preview"
         context = f"{code} preview"
-        lookup = TextLookup(edition.text_file, content.text_file(code))
         # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
-        html = render_html(self.environment, edition, "screen", self.root, out_dir, photos)
-        with self.linebreaks.render():  # the lines of the last render, and of each try of column balancing
-            document = self.renderer.render(html, out_dir / f"{name}.html", context, lookup)
-        clock.lap("layout")
-        # Pages that overflow their plan are shown (the point is to see them), with the message.
-        problems = plan_problems(edition, copy_fit(edition, document), context)
+
+        def job(sections, part: str, foreign=()) -> PartJob:
+            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections)
+            return PartJob(html=html, base=out_dir / f"{name}.html", pdf=out_dir / f"{name}{part}.pdf", context=context,
+                           text_file=edition.text_file, text_display=content.text_file(code), fonts=edition.language.fonts,
+                           specs=tuple(section.spec for section in sections), foreign_ids=tuple(foreign))
+
         pdf = out_dir / f"{name}.pdf"
-        with atomic_path(pdf) as temporary, strict_weasyprint(context, lookup):
-            # Uncompressed: a third faster to write (CJK: 0.16 s against 0.23 s), and only a preview.
-            document.write_pdf(temporary, uncompressed_pdf=True)
-        clock.lap("pdf")
-        problems += fallback_problems(pdf, edition.language.fonts, context)
-        clock.lap("checks")
-        images = page_images(pdf)
-        clock.lap("images")
-        return pdf, images, problems, clock.result()
+        split = self.splits.get(code)
+        if split not in previewparts.split_pages(edition):  # never split yet, or the plan changed
+            split = previewparts.first_split(edition)
+        if self.parallel and split is not None:
+            first, second = previewparts.split_sections(edition, split)
+            jobs = (job(first, "-part1", [s.spec.id for s in second]), job(second, "-part2", [s.spec.id for s in first]))
+            clock.lap("html")
+            results = self.render_parts(*jobs)
+            clock.lap("parts")
+            errors = [result.error for result in results if result.error]
+            if errors:
+                raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
+            if all(previewparts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
+                previewparts.join_pdfs([part.pdf for part in jobs], pdf)
+                clock.lap("join")
+                report = previewparts.merged_report(results[0].report, results[1].report)
+                problems = plan_problems(edition, report, context) + results[0].problems + results[1].problems
+                steps = clock.result() | {f"part {number} {step}": seconds
+                                          for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
+                self.splits[code] = previewparts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
+                return pdf, results[0].images + results[1].images, problems, steps
+            # A part strays from the plan: its pages are not the whole edition's. Lay it out in one piece.
+        whole = self.render_part(job(edition.sections, ""))
+        clock.lap("whole")
+        if whole.error:
+            raise BuildError(whole.error)
+        problems = plan_problems(edition, whole.report, context) + whole.problems
+        return pdf, whole.images, problems, clock.result() | whole.steps
+
+    def render_part(self, job: PartJob) -> previewparts.PartResult:
+        """A part (or the whole edition) in this process; line breaks through this process's memo."""
+        result = previewparts.render_part(self.renderer, self.linebreaks, job)
+        self.line_counts = (result.line_calls, result.lines_broken)
+        return result
+
+    def render_parts(self, mine: PartJob, theirs: PartJob) -> tuple[previewparts.PartResult, previewparts.PartResult]:
+        """`theirs` in the helper process while `mine` renders here."""
+        try:
+            self.helper.submit(theirs)
+        except OSError:
+            self.helper.stop()  # started again on the next submit
+            raise BuildError("the preview's helper process did not take the job; it starts again on the next change") from None
+        first = previewparts.render_part(self.renderer, self.linebreaks, mine)
+        second = self.helper.result()
+        self.line_counts = (first.line_calls + second.line_calls, first.lines_broken + second.lines_broken)
+        self.helper_peak_rss_mb = max(self.helper_peak_rss_mb, second.peak_rss_mb)
+        return first, second
 
     # -- what /status says ------------------------------------------------------------------------
 
@@ -402,6 +439,7 @@ class Preview:
             "latency": view.latency,
             "pdfs": self.pdf_links(code, view),
             "peak_rss_mb": round(peak_rss_mb(), 1),
+            "helper_peak_rss_mb": round(self.helper_peak_rss_mb, 1),  # the process laying out the other part
         }
 
     def pdf_links(self, code: str, view: View) -> list[dict]:
@@ -435,22 +473,6 @@ class Stopwatch:
 
     def result(self) -> dict[str, float]:
         return self.laps | {"cpu": round(time.thread_time() - self.cpu, 3)}
-
-
-def page_images(pdf: Path) -> tuple[bytes, ...]:
-    """Every page of `pdf` as a JPEG at DPI."""
-    import pypdfium2
-
-    document = pypdfium2.PdfDocument(pdf)
-    encoded = []
-    try:
-        for page in document:
-            buffer = io.BytesIO()
-            page.render(scale=DPI / 72).to_pil().convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
-            encoded.append(buffer.getvalue())
-    finally:
-        document.close()
-    return tuple(encoded)
 
 
 def files_url(path: Path, build_dir: Path) -> str:

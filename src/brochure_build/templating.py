@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from brochure_build.errors import BuildError
-from brochure_build.model import Edition, Settings
+from brochure_build.model import Edition, Section, Settings
 
 STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base.css", "css/pages.css")
 # Rendered by WeasyPrint; the imposed file is made from the print file (impose.py).
@@ -41,10 +41,12 @@ def document_date(settings: Settings) -> str:
 
 
 def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path,
-                images: dict[str, Path]) -> str:
+                images: dict[str, Path], sections: tuple[Section, ...] | None = None) -> str:
     """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept.
 
-    `images` maps each figure id to the file this variant embeds (images.prepare_images)."""
+    `images` maps each figure id to the file this variant embeds (images.prepare_images).
+    `sections`: only these, a run of the page plan (the preview lays an edition out in parts);
+    their pages are numbered from the first one's planned page."""
     def relative(target: Path) -> str:
         return Path(os.path.relpath(target, html_dir)).as_posix()
 
@@ -52,6 +54,8 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
     try:
         return environment.get_template("base.html.j2").render(
             edition=edition,
+            sections=edition.sections if sections is None else sections,
+            first_page=sections[0].spec.first_page if sections else 1,
             variant=variant,
             stylesheets=STYLESHEETS,
             date=document_date(settings),

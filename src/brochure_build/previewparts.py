@@ -1,0 +1,281 @@
+"""Preview stage, on two cores: an edition laid out as two runs of its sections at once, one in
+the preview server's process and one in a warm helper process.
+
+Why the two parts give the pages of the whole: every section starts a page of its own (a forced
+break) on its planned page, so the pages of a run of sections depend only on those sections, on
+whether each page is a left or a right one, and on its folio. The second part starts on the side
+its first page has in the brochure (`html { break-before: recto }` or `verso`: odd pages are
+recto in both directions) and numbers its pages from there (`@page :first { counter-reset: page
+N }`, both in base.html.j2); the opener prints the plan's page numbers rather than
+target-counter(). Its links to the priorities in the other part have no
+target in its own part: WeasyPrint's "No anchor" for exactly those ids is tolerated, and those
+links are inactive in the preview PDF (never in the build's).
+
+The split moves, one section at a time, toward the part that took less time, so the two
+processes finish together (rebalance).
+
+That holds only while each part keeps to the plan. When one does not (a section runs past its
+pages or ends early), the edition is laid out again in one piece, as the build does, and the
+plan problems come from that. tests/test_serve.py compares the preview's pages with the screen
+PDF of `brochure build`, pixel for pixel, in every edition.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from brochure_build.errors import BuildError
+from brochure_build.model import Edition, Section, SectionSpec
+
+DPI = 72                 # page images: 595 × 842 px for A4, two pages side by side on a laptop screen
+JPEG_QUALITY = 90        # JPEG, not PNG: six times faster to encode (20 ms against 130 ms for 12 pages)
+GC_THRESHOLD = 20000     # a layout allocates millions of objects: collect young ones less often (5–15 % faster)
+BALANCE_SECONDS = 0.1    # parts further apart than this move the next split by a section
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """One run of an edition's sections to lay out, write as a PDF and rasterise."""
+
+    html: str
+    base: Path                      # the HTML file it stands for: relative URLs resolve from there
+    pdf: Path                       # where the part's PDF goes
+    context: str                    # "<lang> preview", for messages
+    text_file: Path                 # the content file, to say where a character without a font is used
+    text_display: str
+    fonts: tuple[str, ...]          # the font families the language may use
+    specs: tuple[SectionSpec, ...]  # the sections of this part, in plan order
+    foreign_ids: tuple[str, ...] = ()  # ids of the other part's sections: links to them have no target here
+
+    @property
+    def first_page(self) -> int:
+        return self.specs[0].first_page
+
+
+@dataclass
+class PartResult:
+    """What a part gave: page images and copy-fit measures, or the error that stopped it."""
+
+    images: tuple[bytes, ...] = ()
+    report: dict | None = None
+    problems: list[str] = field(default_factory=list)  # fonts the part falls back on
+    error: str = ""
+    steps: dict[str, float] = field(default_factory=dict)
+    line_calls: int = 0              # split_first_line calls, and how many had to break a line anew
+    lines_broken: int = 0
+    peak_rss_mb: float = 0.0
+
+
+def split_pages(edition: Edition) -> list[int]:
+    """The pages an edition can be split at: where a section other than the first starts."""
+    return [section.spec.first_page for section in edition.sections[1:]]
+
+
+def first_split(edition: Edition) -> int | None:
+    """Where to split an edition first: the section start nearest the middle; None when there is none."""
+    pages = split_pages(edition)
+    return min(pages, key=lambda page: abs(page - (edition.settings.page_count // 2 + 1)), default=None)
+
+
+def rebalance(edition: Edition, page: int, seconds: tuple[float, float]) -> int:
+    """Where to split next time, from the `seconds` the two parts split at `page` took: one section
+    toward the faster part when they were more than BALANCE_SECONDS apart."""
+    pages = split_pages(edition)
+    index = pages.index(page)
+    first, second = seconds
+    if second - first > BALANCE_SECONDS and index + 1 < len(pages):
+        return pages[index + 1]
+    if first - second > BALANCE_SECONDS and index > 0:
+        return pages[index - 1]
+    return page
+
+
+def split_sections(edition: Edition, page: int) -> tuple[tuple[Section, ...], tuple[Section, ...]]:
+    before = tuple(section for section in edition.sections if section.spec.first_page < page)
+    return before, edition.sections[len(before):]
+
+
+def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
+    """Whether every section of the part starts on its planned page and ends by its last, with
+    the part's last page the plan's: only then are its pages those of the whole edition."""
+    report = result.report
+    return report is not None and report["pages"] == specs[-1].last_page and all(
+        entry["pages"][0] == entry["planned"][0] and not entry["overflow"] for entry in report["sections"])
+
+
+def merged_report(first: dict, second: dict) -> dict:
+    """The copy-fit report of the whole edition, from those of its two parts (which keep to the plan)."""
+    return {"pages": second["pages"], "sections": first["sections"] + second["sections"],
+            "frames": first["frames"] + second["frames"]}
+
+
+def render_part(renderer, memo, job: PartJob) -> PartResult:
+    """Lay `job` out with the warm `renderer` (line breaks through `memo`, a linebreaks.LineBreaks),
+    write its PDF and rasterise it. Errors come back in the result: the caller has two parts to hear."""
+    from brochure_build.layoutcheck import part_copy_fit
+    from brochure_build.output import atomic_path
+    from brochure_build.pdf import TextLookup, strict_weasyprint
+    from brochure_build.pdfcheck import fallback_problems
+
+    result = PartResult()
+    started = last = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        result.steps[step] = round(now - last, 3)
+        last = now
+
+    try:
+        lookup = TextLookup(job.text_file, job.text_display)
+        with memo.render():
+            document = renderer.render(job.html, job.base, job.context, lookup)
+        result.line_calls, result.lines_broken = memo.calls, memo.broken
+        result.report = part_copy_fit(job.specs, document, job.first_page)
+        lap("layout")
+        tolerated = {f"No anchor #{anchor} for internal URI reference" for anchor in job.foreign_ids}
+        with atomic_path(job.pdf) as temporary, strict_weasyprint(job.context, lookup, tolerated):
+            # Uncompressed: a third faster to write (CJK: 0.16 s against 0.23 s), and only a preview.
+            document.write_pdf(temporary, uncompressed_pdf=True)
+        lap("pdf")
+        result.problems = fallback_problems(job.pdf, job.fonts, job.context)
+        result.images = jpeg_pages(job.pdf)
+        lap("images")
+    except BuildError as error:
+        result.error = str(error)
+    except Exception as error:  # a bug: the message reaches the page, the traceback the server's output
+        traceback.print_exc()
+        result.error = f"internal error: {type(error).__name__}: {error} (see the server's output)"
+    result.steps["total"] = round(time.perf_counter() - started, 3)
+    result.peak_rss_mb = peak_rss_mb()
+    return result
+
+
+def jpeg_pages(pdf: Path) -> tuple[bytes, ...]:
+    """Every page of `pdf` as a JPEG at DPI."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    encoded = []
+    try:
+        for page in document:
+            buffer = io.BytesIO()
+            page.render(scale=DPI / 72).to_pil().convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
+            encoded.append(buffer.getvalue())
+    finally:
+        document.close()
+    return tuple(encoded)
+
+
+def join_pdfs(parts: list[Path], target: Path) -> None:
+    """The parts' PDFs as one (pdfium copies the pages: 20–60 ms, against 150 ms with pypdf)."""
+    import pypdfium2
+
+    from brochure_build.output import atomic_path
+
+    whole = pypdfium2.PdfDocument.new()
+    try:
+        for part in parts:
+            document = pypdfium2.PdfDocument(part)
+            try:
+                whole.import_pages(document)
+            finally:
+                document.close()
+        with atomic_path(target) as temporary:
+            whole.save(temporary)
+    finally:
+        whole.close()
+
+
+def peak_rss_mb() -> float:
+    """Largest resident set size of this process so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Helper:
+    """The second warm renderer, in a process of its own: a fresh interpreter (not a fork of the
+    server's threads) that talks over a socket pair with pickled jobs and results. Started on first
+    use, and again after it stops."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.process: subprocess.Popen | None = None
+        self.connection: Connection | None = None
+
+    def submit(self, job: PartJob) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        self.connection.send(job)
+
+    def result(self) -> PartResult:
+        """The result of the job submitted last; raises BuildError if the helper died meanwhile."""
+        try:
+            return self.connection.recv()
+        except (EOFError, OSError) as error:
+            self.stop()
+            raise BuildError(f"the preview's helper process stopped ({error or 'no answer'}); "
+                             "it starts again on the next change") from None
+
+    def start(self) -> None:
+        self.stop()
+        ours, theirs = socket.socketpair()
+        with theirs:
+            # `python -c`, not multiprocessing's spawn: that would run the caller's main script again.
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from brochure_build.previewparts import helper_main; helper_main()",
+                 str(theirs.fileno()), str(self.root)],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        self.connection = Connection(ours.detach())
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.connection.close()
+        self.process = self.connection = None
+
+
+def helper_main() -> None:
+    """The helper process (argv: socket fd, project root): a warm renderer of its own answering
+    part jobs until told to stop or the server's end of the socket closes."""
+    from brochure_build.linebreaks import LineBreaks
+    from brochure_build.pdf import Renderer
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+    connection = Connection(int(sys.argv[1]))
+    renderer = Renderer(Path(sys.argv[2]))  # FONTCONFIG_FILE came with the environment (fonts.isolate_fontconfig)
+    memo = LineBreaks(renderer.font_config)
+    warm = False
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        connection.send(render_part(renderer, memo, job))
+        if not warm:  # as the server does: the collector need not walk WeasyPrint's warm caches again
+            gc.collect()
+            gc.freeze()
+            warm = True
