@@ -252,14 +252,24 @@ def time_edit(url: str, language: str, edit, timeout: float = 120) -> dict:
             "peak_rss_mb": max(after["peak_rss_mb"], after["helper_peak_rss_mb"])}
 
 
-def time_css_edits(url: str, root: Path, language: str, runs: int = 5) -> list[dict]:
-    """`runs` saves of layouts/css/tokens.css (the tint token, nudged back and forth) timed with
-    `time_edit` against the server at `url` previewing `root`; the file is left as it was, and
-    its pages rendered again. Nothing else may change in the project meanwhile."""
+# What a designer saves, for time_css_edits: a token of layouts/css/tokens.css and its value at each save.
+CSS_EDITS = {
+    # A colour nudged back and forth: the layout stays, every page is painted anew.
+    "colour": ("color-tint", lambda run: ("#e5f4fa", "#e5f4fc")[run % 2]),
+    # The outside margin a tenth of a millimetre narrower at each save: the text runs at a width
+    # never seen before, so every line is broken anew and every column balanced again.
+    "margin": ("margin-outside", lambda run: f"{16 - 0.1 * (run + 1):.1f}mm"),
+}
+
+
+def time_css_edits(url: str, root: Path, language: str, runs: int = 5, edit: str = "colour") -> list[dict]:
+    """`runs` saves of layouts/css/tokens.css (CSS_EDITS[edit]) timed with `time_edit` against
+    the server at `url` previewing `root`; the file is left as it was, and its pages rendered
+    again. Nothing else may change in the project meanwhile."""
     tokens = root / "layouts" / "css" / "tokens.css"
+    token, value = CSS_EDITS[edit]
     original = tokens.read_text(encoding="utf-8")
     try:
-        return [time_edit(url, language, lambda run=run: set_css_token(tokens, "color-tint", ("#e5f4fa", "#e5f4fc")[run % 2]))
-                for run in range(runs)]
+        return [time_edit(url, language, lambda run=run: set_css_token(tokens, token, value(run))) for run in range(runs)]
     finally:
         time_edit(url, language, lambda: tokens.write_text(original, encoding="utf-8"))
