@@ -106,11 +106,12 @@ def main() -> int:
     brochure = [str(BIN / "brochure"), "build"]
 
     def clean() -> None:
-        # Converted photos are cached across builds by design; a clean build starts without them.
+        # Converted photos and subset fonts are cached across builds by design; a clean build starts without them.
         for child in (root / "build").glob("*"):
             if child.name != ".cache":
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         shutil.rmtree(root / "build/.cache/images", ignore_errors=True)
+        shutil.rmtree(root / "build/.cache/fonts", ignore_errors=True)
 
     subprocess.run(["make", "--no-print-directory", "-s"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     html_files = sorted((root / "build").glob("*/*.html"))

@@ -96,3 +96,45 @@ def test_two_builds_give_identical_bytes_dated_by_the_edition(project):
     metadata = PdfReader(pdf).metadata
     assert metadata["/CreationDate"] == metadata["/ModDate"] == "D:20201102"
     assert metadata["/Title"] == "卢森堡，人权理事会2022年-2024年候选国"
+
+
+def font_programs(pdf) -> dict[str, str]:
+    """BaseFont → sha256 of the embedded font program, for every font of the PDF."""
+    import hashlib
+
+    import pikepdf
+
+    programs = {}
+    with pikepdf.open(pdf) as document:
+        for page in document.pages:
+            for font in (page.Resources.get("/Font") or {}).values():
+                descendant = font.DescendantFonts[0] if "/DescendantFonts" in font else font
+                descriptor = descendant.FontDescriptor
+                program = next(descriptor[key] for key in ("/FontFile", "/FontFile2", "/FontFile3") if key in descriptor)
+                programs[str(font.BaseFont)] = hashlib.sha256(program.read_bytes()).hexdigest()
+    return programs
+
+
+def test_subset_fonts_are_cached_and_embed_the_same_bytes(project):
+    """A font is subset once per set of glyphs (build/.cache/fonts/): print and screen share the
+    subsets, and a change that keeps the glyphs (a colour) reuses them, byte for byte; a new
+    character makes a new subset of its font only."""
+    from brochure_build.serve import set_css_token
+
+    cache = project / "build" / ".cache" / "fonts"
+    build(project, ["en"])
+    subsets = sorted(cache.iterdir())
+    made = {variant: font_programs(pdf_path(project, "en", variant)) for variant in ("print", "screen")}
+    assert len(subsets) == len(made["print"]) >= 3  # one per font the edition embeds, shared by both files
+    assert set(made["screen"].values()) == set(made["print"].values())
+
+    set_css_token(project / "layouts/css/tokens.css", "color-tint", "#e5f4fa")
+    build(project, ["en"])  # rebuilt (the layout changed), every font from the cache
+    assert sorted(cache.iterdir()) == subsets
+    assert {variant: font_programs(pdf_path(project, "en", variant)) for variant in made} == made
+
+    text = project / "brochure/text/en.yaml"
+    text.write_text(text.read_text(encoding="utf-8").replace("Luxembourg’s action aims", "Luxembourg’s action (Ω) aims", 1),
+                    encoding="utf-8")
+    build(project, ["en"])
+    assert len(sorted(cache.iterdir())) == len(subsets) + 1  # the body font with Ω; the others as before

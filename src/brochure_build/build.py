@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from brochure_build import content, fonts
+from brochure_build import content, fonts, fontsubsets
 from brochure_build.errors import BuildError
 from brochure_build.images import load_output_profile, prepare_images
 from brochure_build.impose import impose
@@ -121,6 +121,7 @@ def build_editions(root: Path, settings: Settings, editions: list[Edition], forc
                 for result in outcome:
                     built.append(result)
                     report(result)
+    fontsubsets.prune(root / fontsubsets.CACHE_DIR)
     if failures:
         raise BuildError("\n".join(failures))
     return built
