@@ -345,16 +345,32 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
     assert images == whole_images and len(bitmaps(pdf)) == len(images) == 13
 
 
-def test_the_helper_process_starts_again_after_it_dies(project):
+def test_the_helper_process_starts_again_after_it_dies(project, capsys):
     preview = Preview(project)
     try:
         preview.render_pages("ar")
         helper = preview.helper.process
         helper.kill()
         helper.wait()
-        _, images, problems, steps = preview.render_pages("ar")  # a new helper takes the second part
+        _, images, problems, steps = preview.render_pages("ar")  # between renders: a new helper takes the part
         assert preview.helper.process is not helper and preview.helper.process.poll() is None
         assert len(images) == 12 and problems == [] and "part 2 total" in steps
+
+        # During a render: this render is made in one piece, and says why; the next has a helper again.
+        result = preview.helper.result
+
+        def dies_first():
+            preview.helper.process.kill()
+            return result()
+
+        preview.helper.result = dies_first
+        _, images, problems, steps = preview.render_pages("ar")
+        assert len(images) == 12 and problems == [] and "whole" in steps
+        assert "ar  preview: the preview's helper process stopped" in capsys.readouterr().err
+        preview.helper.result = result
+        _, images, _, steps = preview.render_pages("ar")
+        assert len(images) == 12 and "part 2 total" in steps and "whole" not in steps
+        helper = preview.helper.process
     finally:
         preview.stop()
     assert helper.poll() is not None and preview.helper.process is None  # stopped with the preview

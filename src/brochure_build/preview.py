@@ -378,12 +378,17 @@ class Preview:
             first, second = previewparts.split_sections(edition, split)
             jobs = (job(first, "-part1", [s.spec.id for s in second]), job(second, "-part2", [s.spec.id for s in first]))
             clock.lap("html")
-            results = self.render_parts(*jobs)
+            try:
+                results = self.render_parts(*jobs)
+            except previewparts.HelperError as error:
+                # Then this render is made in one piece; the helper starts again on the next.
+                print(f"{code:3} preview: {error}; laying the edition out in one piece", file=sys.stderr, flush=True)
+                results = None
             clock.lap("parts")
-            errors = [result.error for result in results if result.error]
+            errors = [result.error for result in results or () if result.error]
             if errors:
                 raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
-            if all(previewparts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
+            if results and all(previewparts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
                 previewparts.join_pdfs([part.pdf for part in jobs], pdf)
                 clock.lap("join")
                 report = previewparts.merged_report(results[0].report, results[1].report)
@@ -407,12 +412,8 @@ class Preview:
         return result
 
     def render_parts(self, mine: PartJob, theirs: PartJob) -> tuple[previewparts.PartResult, previewparts.PartResult]:
-        """`theirs` in the helper process while `mine` renders here."""
-        try:
-            self.helper.submit(theirs)
-        except OSError:
-            self.helper.stop()  # started again on the next submit
-            raise BuildError("the preview's helper process did not take the job; it starts again on the next change") from None
+        """`theirs` in the helper process while `mine` renders here; raises previewparts.HelperError."""
+        self.helper.submit(theirs)
         first = previewparts.render_part(self.renderer, self.linebreaks, mine)
         second = self.helper.result()
         self.line_counts = (first.line_calls + second.line_calls, first.lines_broken + second.lines_broken)

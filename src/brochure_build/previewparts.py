@@ -203,6 +203,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class HelperError(Exception):
+    """The helper process could not render its part: it did not start, or it stopped."""
+
+
 class Helper:
     """The second warm renderer, in a process of its own: a fresh interpreter (not a fork of the
     server's threads) that talks over a socket pair with pickled jobs and results. Started on first
@@ -214,18 +218,22 @@ class Helper:
         self.connection: Connection | None = None
 
     def submit(self, job: PartJob) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
-        self.connection.send(job)
+        """Send `job` to the helper (started if it is not running); raises HelperError."""
+        try:
+            if self.process is None or self.process.poll() is not None:
+                self.start()
+            self.connection.send(job)
+        except OSError as error:
+            self.stop()
+            raise HelperError(f"the preview's helper process did not take the job ({error})") from None
 
     def result(self) -> PartResult:
-        """The result of the job submitted last; raises BuildError if the helper died meanwhile."""
+        """The result of the job submitted last; raises HelperError if the helper died meanwhile."""
         try:
             return self.connection.recv()
         except (EOFError, OSError) as error:
             self.stop()
-            raise BuildError(f"the preview's helper process stopped ({error or 'no answer'}); "
-                             "it starts again on the next change") from None
+            raise HelperError(f"the preview's helper process stopped ({error or 'no answer'})") from None
 
     def start(self) -> None:
         self.stop()
