@@ -288,6 +288,7 @@ def bitmaps(pdf: Path) -> list[bytes]:
     return [page.tobytes() for page in page_images(pdf, dpi=72)]
 
 
+@pytest.mark.filterwarnings("ignore:No fonts configured in FontConfig")  # on purpose: fonts.isolate_fontconfig
 def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
     """Every edition's preview, made the preview's fast way (two parts laid out at once in two
     warm processes, line breaks answered from memory), has the pixels of the screen PDF `brochure
