@@ -297,7 +297,7 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
     from weasyprint.layout import inline, preferred
 
     original = inline.split_first_line
-    preview = Preview(built_project)
+    preview = Preview(built_project, parallel=True)
     try:
         for code in preview.languages():
             screen = bitmaps(pdf_path(built_project, code, "screen"))
@@ -332,7 +332,7 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
     path.write_text(text[:body.end(1)] + body[1] + text[body.end(1):], encoding="utf-8")  # its paragraphs twice
     with pytest.raises(BuildError) as built:
         build(project, ["en"])
-    preview, whole = Preview(project), Preview(project, parallel=False)
+    preview, whole = Preview(project, parallel=True), Preview(project, parallel=False)
     try:
         pdf, images, problems, steps = preview.render_pages("en")
         _, whole_images, whole_problems, whole_steps = whole.render_pages("en")
@@ -347,7 +347,7 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
 
 
 def test_the_helper_process_starts_again_after_it_dies(project, capsys):
-    preview = Preview(project)
+    preview = Preview(project, parallel=True)
     try:
         preview.render_pages("ar")
         helper = preview.helper.process

@@ -126,7 +126,7 @@ class Pending:
 class Preview:
     """The warm renderer: watches the project and keeps every viewed language's pages current."""
 
-    def __init__(self, root: Path, language: str | None = None, parallel: bool = True):
+    def __init__(self, root: Path, language: str | None = None, parallel: bool | None = None):
         from brochure_build.templating import make_environment
 
         self.root = root.resolve()
@@ -145,7 +145,8 @@ class Preview:
         self.editions: dict[str, Edition] = {}
         self.renderer = None
         self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
-        self.parallel = parallel                  # lay editions out in two parts at once (previewparts.py)
+        # Lay editions out in two parts at once (previewparts.py): by default when there are two cores to do it.
+        self.parallel = (os.cpu_count() or 1) > 1 if parallel is None else parallel
         self.helper = previewparts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
