@@ -7,9 +7,9 @@ whether each page is a left or a right one, and on its folio. The second part st
 its first page has in the brochure (`html { break-before: recto }` or `verso`: odd pages are
 recto in both directions) and numbers its pages from there (`@page :first { counter-reset: page
 N }`, both in base.html.j2); the opener prints the plan's page numbers rather than
-target-counter(). Its links to the priorities in the other part have no
-target in its own part: WeasyPrint's "No anchor" for exactly those ids is tolerated, and those
-links are inactive in the preview PDF (never in the build's).
+target-counter(). Its links to the priorities in the other part have no target in its own part:
+WeasyPrint's "No anchor" for exactly those ids is tolerated, and those links are inactive in
+the preview PDF (never in the build's).
 
 The split moves, one section at a time, toward the part that took less time, so the two
 processes finish together (rebalance).
