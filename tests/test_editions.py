@@ -97,3 +97,30 @@ def test_french_spaces_and_quotes():
     text = " ".join(map(str, fr.values()))
     assert "«\u202f" in text and "\u202f»" in text
     assert not re.search(r"[^\u202f\u00a0][;:!?»%]", text.replace("http:", "")), "missing narrow space"
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_back_cover_heading_is_centred_over_a_grid_of_four_boxes(built_project, code):
+    """The back cover's diagram is a 2 × 2 grid, 6 mm apart, under a centred heading, in every
+    edition. In Arabic this once failed: WeasyPrint 70 set the heading against the right edge
+    (auto margins) and lost the flex gap of the second row."""
+    import pypdfium2
+    import pypdfium2.raw as pdfium
+
+    mm = 72 / 25.4
+    document = pypdfium2.PdfDocument(pdf_path(built_project, code, "screen"))
+    try:
+        boxes, lines = [], []
+        for item in document[11].get_objects(max_depth=5):
+            left, bottom, right, top = (round(value / mm, 1) for value in item.get_bounds())
+            if item.type == pdfium.FPDF_PAGEOBJ_PATH and (round(right - left), round(top - bottom)) == (80, 62):
+                boxes.append((left, top))
+            elif item.type == pdfium.FPDF_PAGEOBJ_TEXT:
+                lines.append((left, right, bottom))
+    finally:
+        document.close()
+    lefts, tops = sorted({left for left, _ in boxes}), sorted({top for _, top in boxes}, reverse=True)
+    assert len(boxes) == 4 and lefts == [22.0, 108.0] and len(tops) == 2, boxes  # 22 + 80 + 6 = 108
+    assert round(tops[0] - tops[1], 1) == 62 + 6, tops
+    heading = [(left, right) for left, right, bottom in lines if bottom > tops[0]]
+    assert heading and all(abs((left + right) / 2 - 105) < 1.5 for left, right in heading), heading
