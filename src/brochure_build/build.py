@@ -110,7 +110,7 @@ def build_editions(root: Path, settings: Settings, editions: list[Edition], forc
             except KeyboardInterrupt:
                 # The signal reached this process only: stop the workers too. Each removes its
                 # temporary files as it stops (atomic_path), so the last good PDFs stay.
-                for process in list(pool._processes.values()):  # no public API lists them
+                for process in multiprocessing.active_children():  # the pool's workers: this process starts no others
                     process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
