@@ -35,7 +35,7 @@ from urllib.parse import quote
 from brochure_build import content, fonts, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.model import Edition, Settings
-from brochure_build.previewparts import GC_THRESHOLD, PartJob, peak_rss_mb
+from brochure_build.previewparts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
 
 WATCHED = ("brochure", "layouts", "assets", "fonts")
 PREVIEW_DIR = "build/.preview"
@@ -458,23 +458,6 @@ class Preview:
             links.append({"label": variant, "url": files_url(pdf, build_dir),
                           "note": note + (", older than the last change: run `make`" if mtime < newest else "")})
         return links
-
-
-class Stopwatch:
-    """Wall time per step, and the CPU time of the whole (less inflated than wall time by other work on the machine)."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self.last = time.perf_counter()
-        self.cpu = time.thread_time()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self.last, 3)
-        self.last = now
-
-    def result(self) -> dict[str, float]:
-        return self.laps | {"cpu": round(time.thread_time() - self.cpu, 3)}
 
 
 def files_url(path: Path, build_dir: Path) -> str:
