@@ -32,12 +32,12 @@ from pypdf.generic import (
 from brochure_build.errors import BuildError
 from brochure_build.model import Edition
 from brochure_build.postprocess import write_with_content_id
+from brochure_build.prepress import GRIPPER_MM  # the rule the preflight checks
 
 PT_PER_MM = 72 / 25.4
 MARK_OFFSET_MM = 2.0  # gap between the bleed's edge and a mark
 MARK_LENGTH_MM = 5.0
 MARK_WIDTH_PT = 0.25
-GRIPPER_MM = 10.0  # free of any mark on every edge of the sheet: where the press's grippers hold it
 TARGET_RADIUS_MM = 2.5  # registration target: a circle and a cross-hair reaching 1 mm past it
 PATCH_MM = 5.0  # control strip: square patches, one row, above the top crop marks
 STRIP_GAP_MM = 1.0  # between the crop marks' ends and the strip

@@ -90,14 +90,14 @@ def declare_pdfx(writer: PdfWriter) -> None:
     """GTS_PDFXVersion in the Info dictionary as well as the XMP (intake preflights read both),
     and xmp:CreatorTool and xmpMM:InstanceID in the XMP; the instance ID is set from the file's
     content by write_with_content_id."""
-    writer.add_metadata({"/GTS_PDFXVersion": PDFX_VERSION})
+    tool = f"brochure_build {__version__} (WeasyPrint {version('weasyprint')})"
+    writer.add_metadata({"/GTS_PDFXVersion": PDFX_VERSION, "/Creator": tool})  # /Creator: the XMP's CreatorTool
     metadata = writer.root_object.get("/Metadata")
     if metadata is None:
         return
     stream = metadata.get_object()
     xmp = stream.get_data()
     if b"xmpMM:InstanceID" not in xmp:
-        tool = f"brochure_build {__version__} (WeasyPrint {version('weasyprint')})"
         description = (
             '<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
             f'rdf:about=""><xmp:CreatorTool>{tool}</xmp:CreatorTool>'
