@@ -11,6 +11,12 @@ the least recently used are removed past MAX_BYTES.
 
 Patches WeasyPrint 70 (pinned in pyproject.toml) inside `SubsetCache.active()` only; tests
 check that the fonts embedded with the cache are byte-identical to those made without it.
+
+`name_subsets` renames the subsets of a written PDF: WeasyPrint's six-letter tag before the `+`
+is a hash of the font's description only, so every edition's Noto Serif subset is called
+OFSEQY+… whatever glyphs it holds, and two editions ganged on one press sheet would clash (a RIP
+keeps one font per name). The tag becomes a hash of the embedded subset's own bytes: the same
+subset has the same name in every file and build, a different one a different name.
 """
 
 from __future__ import annotations
@@ -18,9 +24,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from pypdf import PdfWriter
+from pypdf.generic import NameObject
 
 from brochure_build.output import OutputError, atomic_path
 
@@ -103,3 +113,40 @@ def prune(directory: Path, max_bytes: int = MAX_BYTES) -> None:
         kept += size
         if kept > max_bytes:
             path.unlink(missing_ok=True)
+
+
+FONT_PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
+
+
+def subset_tag(program: bytes) -> str:
+    """Six capital letters (ISO 32000 9.6.4) from the SHA-256 of a subset font program."""
+    number = int.from_bytes(hashlib.sha256(program).digest()[:8], "big")
+    letters = []
+    for _ in range(6):
+        number, letter = divmod(number, 26)
+        letters.append(string.ascii_uppercase[letter])
+    return "".join(letters)
+
+
+def name_subsets(writer: PdfWriter) -> None:
+    """Give every embedded font subset the tag of its own content (BaseFont of the font and of
+    its descendant, FontName of the descriptor)."""
+    done: set[int] = set()
+    for page in writer.pages:
+        for font in ((page.get("/Resources") or {}).get("/Font") or {}).values():
+            font = font.get_object()
+            if id(font) in done:
+                continue
+            done.add(id(font))
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            program = next((descriptor[key].get_object() for key in FONT_PROGRAMS if key in descriptor), None)
+            name = str(font.get("/BaseFont", ""))
+            if program is None or "+" not in name:
+                continue  # not embedded or not a subset: nothing to name
+            renamed = NameObject(f"/{subset_tag(program.get_data())}+{name.split('+', 1)[1]}")
+            font[NameObject("/BaseFont")] = renamed
+            descendant[NameObject("/BaseFont")] = renamed
+            if "/FontName" in descriptor:
+                descriptor[NameObject("/FontName")] = renamed

@@ -5,9 +5,13 @@ Sheet s (from the outside in) carries, front: N-2s | 1+2s, back: 2+2s | N-1-2s. 
 edition (Arabic) binds on the right, so every spread mirrors: 1+2s | N-2s and so on.
 
 Each page is placed as a form XObject clipped to its trim plus the bleed on the three outer
-sides (at the spine the pages meet at the trim). The sheet keeps the print file's output intent;
-crop and fold marks sit outside the bleed, in the registration colour (/Separation /All),
-never RGB. Boxes: TrimBox = the spread's trim, BleedBox = TrimBox + bleed.
+sides (at the spine the pages meet at the trim). The sheet keeps the print file's output intent.
+Around the spread, outside the bleed and never RGB: crop and fold marks and registration targets
+in the registration colour (/Separation /All, on every plate), and a colour control strip of
+process-ink patches (solids, tints, overprints) across the sheet, for the press to measure ink
+density zone by zone. No mark enters the gripper margin, kept free on every edge of the sheet (the
+back is printed after the sheet is turned or tumbled, so the gripper edge may be any long edge).
+Boxes: TrimBox = the spread's trim, BleedBox = TrimBox + bleed.
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ from pypdf.generic import (
 from brochure_build.errors import BuildError
 from brochure_build.model import Edition
 from brochure_build.postprocess import write_with_content_id
+from brochure_build.prepress import GRIPPER_MM  # the rule the preflight checks
 
 PT_PER_MM = 72 / 25.4
 MARK_OFFSET_MM = 2.0  # gap between the bleed's edge and a mark
 MARK_LENGTH_MM = 5.0
 MARK_WIDTH_PT = 0.25
+TARGET_RADIUS_MM = 2.5  # registration target: a circle and a cross-hair reaching 1 mm past it
+PATCH_MM = 5.0  # control strip: square patches, one row, above the top crop marks
+STRIP_GAP_MM = 1.0  # between the crop marks' ends and the strip
+# Control strip patches (C, M, Y, K): solids, 50 % tints, two-colour overprints, a three-colour
+# grey beside a black tint of about the same density, repeated across the sheet.
+PATCHES = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1),
+           (0.5, 0, 0, 0), (0, 0.5, 0, 0), (0, 0, 0.5, 0), (0, 0, 0, 0.5),
+           (1, 1, 0, 0), (1, 0, 1, 0), (0, 1, 1, 0), (0.5, 0.4, 0.4, 0), (0, 0, 0, 0.5))
 
 
 def sheet_order(page_count: int, right_to_left: bool = False) -> list[tuple[int, int]]:
@@ -56,12 +69,19 @@ def impose(print_pdf: Path, target: Path, edition: Edition) -> int:
     trim = reader.pages[0].trimbox
     width, height = float(trim.width), float(trim.height)
     sheet_w, sheet_h = sorted((settings.print.sheet.width_mm * PT_PER_MM, settings.print.sheet.height_mm * PT_PER_MM), reverse=True)
-    margin = bleed + (MARK_OFFSET_MM + MARK_LENGTH_MM) * PT_PER_MM
-    if 2 * width + 2 * margin > sheet_w + 0.01 or height + 2 * margin > sheet_h + 0.01:
+    # What the marks need beyond the trim on each side, and the gripper margin beyond that.
+    gripper = GRIPPER_MM * PT_PER_MM
+    side = max(mark_reach(bleed), target_reach(bleed))
+    top = mark_reach(bleed) + (STRIP_GAP_MM + PATCH_MM) * PT_PER_MM
+    need_w, need_h = 2 * width + 2 * (side + gripper), height + side + top + 2 * gripper
+    if need_w > sheet_w + 0.01 or need_h > sheet_h + 0.01:
         raise BuildError(f"brochure/brochure.yaml: print.sheet: {settings.print.sheet.width_mm:g} × "
-                         f"{settings.print.sheet.height_mm:g} mm cannot hold a spread with bleed and marks "
-                         f"({(2 * width + 2 * margin) / PT_PER_MM:.0f} × {(height + 2 * margin) / PT_PER_MM:.0f} mm)")
-    x0, y0 = (sheet_w - 2 * width) / 2, (sheet_h - height) / 2
+                         f"{settings.print.sheet.height_mm:g} mm cannot hold a spread with bleed, marks, colour strip and "
+                         f"a {GRIPPER_MM:g} mm gripper margin ({need_h / PT_PER_MM:.0f} × {need_w / PT_PER_MM:.0f} mm): "
+                         "give a larger sheet")
+    # The marked area (spread, marks and strip) centred on the sheet.
+    x0 = (sheet_w - 2 * width) / 2
+    y0 = (sheet_h - height - side - top) / 2 + side
 
     writer = PdfWriter()
     writer.pdf_header = reader.pdf_header
@@ -77,6 +97,8 @@ def impose(print_pdf: Path, target: Path, edition: Edition) -> int:
             source = reader.pages[number - 1].trimbox
             content.append(f"q 1 0 0 1 {x - float(source.left):.4f} {y0 - float(source.bottom):.4f} cm {name} Do Q")
         content.append(marks(x0, y0, 2 * width, height, bleed))
+        content.append(registration_targets(x0, y0, 2 * width, height, bleed))
+        content.append(control_strip(x0, y0 + height + mark_reach(bleed) + STRIP_GAP_MM * PT_PER_MM, 2 * width))
         sheet[NameObject("/Resources")] = DictionaryObject({
             NameObject("/XObject"): xobjects,
             NameObject("/ColorSpace"): DictionaryObject({NameObject("/Reg"): registration}),
@@ -153,3 +175,52 @@ def marks(x: float, y: float, width: float, height: float, bleed: float) -> str:
     lines += [(spine, y - gap, spine, y - gap - length), (spine, y + height + gap, spine, y + height + gap + length)]
     path = " ".join(f"{x1:.3f} {y1:.3f} m {x2:.3f} {y2:.3f} l" for x1, y1, x2, y2 in lines)
     return f"q /Reg CS 1 SCN {MARK_WIDTH_PT} w {path} S Q"
+
+
+def mark_reach(bleed: float) -> float:
+    """How far past the trim a crop or fold mark ends (pt)."""
+    return bleed + (MARK_OFFSET_MM + MARK_LENGTH_MM) * PT_PER_MM
+
+
+def target_reach(bleed: float) -> float:
+    """How far past the trim a registration target ends (pt)."""
+    return bleed + (MARK_OFFSET_MM + 2 * TARGET_RADIUS_MM + 2) * PT_PER_MM
+
+
+def circle(cx: float, cy: float, r: float) -> str:
+    """A circle as four Bézier arcs (k: the usual control-point distance for a quarter circle)."""
+    k = 0.5523 * r
+    return (f"{cx + r:.3f} {cy:.3f} m "
+            f"{cx + r:.3f} {cy + k:.3f} {cx + k:.3f} {cy + r:.3f} {cx:.3f} {cy + r:.3f} c "
+            f"{cx - k:.3f} {cy + r:.3f} {cx - r:.3f} {cy + k:.3f} {cx - r:.3f} {cy:.3f} c "
+            f"{cx - r:.3f} {cy - k:.3f} {cx - k:.3f} {cy - r:.3f} {cx:.3f} {cy - r:.3f} c "
+            f"{cx + k:.3f} {cy - r:.3f} {cx + r:.3f} {cy - k:.3f} {cx + r:.3f} {cy:.3f} c")
+
+
+def registration_targets(x: float, y: float, width: float, height: float, bleed: float) -> str:
+    """Targets (circle and cross-hair) in the registration colour at the middle of the spread's
+    left and right sides and below the middle of each page, outside the bleed: every plate prints
+    them, so the press sees at once whether the plates are in register."""
+    r = TARGET_RADIUS_MM * PT_PER_MM
+    arm = r + PT_PER_MM
+    distance = bleed + MARK_OFFSET_MM * PT_PER_MM + arm  # from the trim to a target's centre
+    centres = [(x - distance, y + height / 2), (x + width + distance, y + height / 2),
+               (x + width / 4, y - distance), (x + 3 * width / 4, y - distance)]
+    paths = []
+    for cx, cy in centres:
+        paths.append(circle(cx, cy, r))
+        paths.append(f"{cx - arm:.3f} {cy:.3f} m {cx + arm:.3f} {cy:.3f} l {cx:.3f} {cy - arm:.3f} m {cx:.3f} {cy + arm:.3f} l")
+    return f"q /Reg CS 1 SCN {MARK_WIDTH_PT} w {' '.join(paths)} S Q"
+
+
+def control_strip(x: float, y: float, width: float) -> str:
+    """One row of PATCH_MM patches in process inks (DeviceCMYK, the output intent's inks) from `y`
+    up, across `width` from `x`: every ink zone of the press gets every patch in turn."""
+    size = PATCH_MM * PT_PER_MM
+    count = int(width // size)
+    start = x + (width - count * size) / 2
+    fills = []
+    for i in range(count):
+        c, m, y_, k = PATCHES[i % len(PATCHES)]
+        fills.append(f"{c:g} {m:g} {y_:g} {k:g} k {start + i * size:.3f} {y:.3f} {size:.3f} {size:.3f} re f")
+    return "q " + " ".join(fills) + " Q"

@@ -2,11 +2,15 @@
 
 - print (PDF/X-4): BleedBox = TrimBox + bleed on every side (WeasyPrint caps it at 10 pt); the
   output intent names its registered condition (FOGRA39 …) instead of the profile's description,
-  and embeds the profile file as it is.
+  and embeds the profile file as it is; the Info dictionary declares GTS_PDFXVersion (WeasyPrint
+  writes it only in the XMP), the XMP names the creator tool and an instance ID; no annotations
+  (WeasyPrint writes the divider's links: a press file has none) and no image interpolation (the
+  RIP must place the pixels as they are).
 - screen (PDF/UA-1): the viewer shows the document title, pages with links tab in structure
   order, and the XMP metadata carries the language.
-- both: the XMP DocumentID and the file identifier are derived from the content (WeasyPrint
-  writes a random DocumentID into PDF/X files), so two builds of the same sources are identical.
+- both: the XMP DocumentID and InstanceID and the file identifier are derived from the content
+  (WeasyPrint writes a random DocumentID into PDF/X files), so two builds of the same sources are
+  identical.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import io
 import re
 import uuid
+from importlib.metadata import version
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -28,11 +33,15 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from brochure_build import __version__
+from brochure_build.fontsubsets import name_subsets
 from brochure_build.model import Edition
 
 PT_PER_MM = 72 / 25.4
 ICC_REGISTRY = "http://www.color.org"
 DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
+INSTANCE_ID = re.compile(rb"xmp\.iid:[0-9a-f-]{36}")
+PDFX_VERSION = "PDF/X-4"
 
 
 def finish(path: Path, edition: Edition, variant: str, profile_root: Path) -> None:
@@ -45,12 +54,16 @@ def finish(path: Path, edition: Edition, variant: str, profile_root: Path) -> No
         set_bleed_boxes(writer, edition.settings.bleed_mm * PT_PER_MM)
         profile = (profile_root / "assets" / edition.settings.print.output_profile).read_bytes()
         name_output_intent(writer, edition.settings.print.output_condition, profile)
+        declare_pdfx(writer)
+        remove_annotations(writer)
+        remove_interpolation(writer)
     else:
         writer.root_object.setdefault(NameObject("/ViewerPreferences"), DictionaryObject())
         writer.root_object["/ViewerPreferences"][NameObject("/DisplayDocTitle")] = BooleanObject(True)
         for page in writer.pages:
             if "/Annots" in page:
                 page[NameObject("/Tabs")] = NameObject("/S")
+    name_subsets(writer)  # both variants: a subset's name is a hash of its glyphs, in every file
     write_with_content_id(writer, path, edition.language.tag)
 
 
@@ -73,8 +86,54 @@ def name_output_intent(writer: PdfWriter, condition: str, profile: bytes) -> Non
         intent[NameObject("/Info")] = TextStringObject(description)
 
 
+def declare_pdfx(writer: PdfWriter) -> None:
+    """GTS_PDFXVersion in the Info dictionary as well as the XMP (intake preflights read both),
+    and xmp:CreatorTool and xmpMM:InstanceID in the XMP; the instance ID is set from the file's
+    content by write_with_content_id."""
+    tool = f"brochure_build {__version__} (WeasyPrint {version('weasyprint')})"
+    writer.add_metadata({"/GTS_PDFXVersion": PDFX_VERSION, "/Creator": tool})  # /Creator: the XMP's CreatorTool
+    metadata = writer.root_object.get("/Metadata")
+    if metadata is None:
+        return
+    stream = metadata.get_object()
+    xmp = stream.get_data()
+    if b"xmpMM:InstanceID" not in xmp:
+        description = (
+            '<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
+            f'rdf:about=""><xmp:CreatorTool>{tool}</xmp:CreatorTool>'
+            f"<xmpMM:InstanceID>xmp.iid:{uuid.UUID(bytes=bytes(16))}</xmpMM:InstanceID></rdf:Description>").encode()
+        xmp = xmp.replace(b"</rdf:RDF>", description + b"</rdf:RDF>", 1)
+        stream.set_data(xmp)
+
+
+def remove_annotations(writer: PdfWriter) -> None:
+    for page in writer.pages:
+        if "/Annots" in page:
+            del page[NameObject("/Annots")]
+
+
+def remove_interpolation(writer: PdfWriter) -> None:
+    """Drop /Interpolate from every image, in the pages' resources and the forms they use."""
+    seen: set[int] = set()
+    stack = [page.get("/Resources") for page in writer.pages]
+    while stack:
+        resources = stack.pop()
+        resources = resources.get_object() if resources is not None else None
+        if not resources or id(resources) in seen:
+            continue
+        seen.add(id(resources))
+        for xobject in (resources.get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                xobject.pop(NameObject("/Interpolate"), None)
+                if "/SMask" in xobject:
+                    xobject["/SMask"].get_object().pop(NameObject("/Interpolate"), None)
+            elif xobject.get("/Subtype") == "/Form":
+                stack.append(xobject.get("/Resources"))
+
+
 def rewrite_xmp(writer: PdfWriter, digest: bytes, language: str) -> None:
-    """Set the XMP DocumentID from `digest` and add dc:language."""
+    """Set the XMP DocumentID (and InstanceID, when there is one) from `digest`, and add dc:language."""
     metadata = writer.root_object.get("/Metadata")
     if metadata is None:
         return
@@ -82,6 +141,7 @@ def rewrite_xmp(writer: PdfWriter, digest: bytes, language: str) -> None:
     xmp = stream.get_data()
     document_id = f"xmp.did:{uuid.UUID(bytes=digest[:16])}".encode()
     xmp = DOCUMENT_ID.sub(document_id, xmp)
+    xmp = INSTANCE_ID.sub(f"xmp.iid:{uuid.UUID(bytes=digest[16:32].ljust(16, bytes(1)))}".encode(), xmp)
     if b"<dc:language>" not in xmp:
         language_xml = (
             '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" rdf:about="">'

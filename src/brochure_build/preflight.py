@@ -25,6 +25,7 @@ from brochure_build.layoutcheck import plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.pdfcheck import SUBSET_PREFIX, font_family
 from brochure_build.pdfinspect import objects_naming, read_pages
+from brochure_build.prepress import press_problems
 from brochure_build.stamps import edition_fingerprint, variant_fingerprint
 from brochure_build.translations import language_status, load_source
 from brochure_build.yamlsource import load_yaml
@@ -92,6 +93,8 @@ def preflight(root: Path, languages: list[str] | None = None) -> tuple[Settings,
         check_images(settings, edition, files, results["images"])
         check_boxes(settings, readers, results["boxes"])
         check_colour(files, readers, results["colour"])
+        for check, message in press_problems(files["print"], files["imposed"]):  # prepress.py: rendered bleed, PDF/X keys, marks
+            results[check].fail(message)
         check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])
     if len(set(page_counts.values())) > 1:
         usual = max(set(page_counts.values()), key=list(page_counts.values()).count)
