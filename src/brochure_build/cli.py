@@ -130,6 +130,10 @@ def run_proofs(args: argparse.Namespace) -> int:
     return 0
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def run_xliff(args: argparse.Namespace) -> int:
     from brochure_build import xliff
 
@@ -139,7 +143,7 @@ def run_xliff(args: argparse.Namespace) -> int:
             print(path.relative_to(root))
         return 0
     for summary in xliff.import_files(root, args.files):
-        print(f"{summary.code}: {len(summary.updated)} blocks updated, {len(summary.confirmed)} confirmed as current, "
+        print(f"{summary.code}: {plural(len(summary.updated), 'block')} updated, {len(summary.confirmed)} confirmed as current, "
               f"{summary.untranslated} untranslated")
     return 0
 

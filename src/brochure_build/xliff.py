@@ -79,15 +79,21 @@ def measure_and_export(root: Path, languages: list[str] | None, out=None) -> lis
     settings = load_settings(root, problems)
     if settings is None:
         raise ContentError(problems)
+    codes = target_languages(settings, languages)
+    failed: dict[str, str] = {}
+    try:
+        build(root, codes)  # in parallel; editions that are up to date are skipped
+    except BuildError:
+        for code in codes:  # which ones: each alone (those built above are skipped now)
+            try:
+                build(root, [code])
+            except BuildError as error:
+                failed[code] = str(error).splitlines()[0] if str(error) else type(error).__name__
     budgets: dict[str, dict[str, dict] | None] = {}
-    for code in target_languages(settings, languages):
-        try:
-            build(root, [code])
-            budgets[code] = layout_blocks(root, settings, code)
-        except BuildError as error:
-            budgets[code] = None
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            print(f"warning: {code}: exported without maxwidth: the edition does not build ({first})", file=out)
+    for code in codes:
+        budgets[code] = None if code in failed else layout_blocks(root, settings, code)
+        if code in failed:
+            print(f"warning: {code}: exported without maxwidth: the edition does not build ({failed[code]})", file=out)
     return export(root, languages, budgets)
 
 

@@ -48,9 +48,14 @@ def _index(text: str) -> dict[str, _Node]:
     return found
 
 
-def scalar(value: str, flow: bool) -> str:
-    """`value` written as a YAML scalar on one line: plain where YAML reads it back as the same
-    text, double-quoted otherwise (JSON's escapes are YAML's)."""
+def scalar(value: str, flow: bool, style: str | None = None) -> str:
+    """`value` written as a YAML scalar on one line, in the quoting the old value had (`style`:
+    PyYAML's '"', "'" or None for plain) where that can hold it: plain where YAML reads it back as
+    the same text, double-quoted otherwise (JSON's escapes are YAML's)."""
+    if style == '"':
+        return json.dumps(value, ensure_ascii=False)
+    if style == "'" and "\n" not in value and value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
     dumped = yaml.safe_dump(value, allow_unicode=True, width=float("inf"), default_style=None)
     plain = dumped.removesuffix("\n").removesuffix("\n...").rstrip("\n")
     if "\n" not in plain and not (flow and _FLOW_INDICATORS & set(plain)) and yaml.safe_load(plain) == value:
@@ -81,7 +86,7 @@ def apply_changes(text: str, changes: dict[str, str]) -> str:
             if not isinstance(entry.node, yaml.ScalarNode):
                 raise EditError(f"{key}: the file has a list or mapping here, not a text")
             start, end = entry.node.start_mark.index, entry.node.end_mark.index
-            replacement = scalar(value, entry.flow)
+            replacement = scalar(value, entry.flow, entry.node.style if entry.node.style in ('"', "'") else None)
             if entry.node.style in ("|", ">"):  # a block scalar's span runs to the next line's start
                 replacement += "\n"
             edits.append((start, end, replacement))
