@@ -116,7 +116,8 @@ def apply_changes(text: str, changes: dict[str, str]) -> str:
             raise EditError(f"{key}: cannot add it to {parent_path(key) or 'the document'}: add it by hand")
         at = _end_of_line(text, _last_scalar(last).end_mark.index)
         edits.append((at, at, line))
-    for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
+    # From the end, so earlier offsets stay valid; two additions at one place keep their order.
+    for _, (start, end, replacement) in sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True):
         text = text[:start] + replacement + text[end:]
     return text
 
