@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brochure_build import content, fonts, fontsubsets
+from brochure_build.budgets import measure_blocks, text_blocks
 from brochure_build.errors import BuildError
 from brochure_build.images import load_output_profile, prepare_images
 from brochure_build.impose import impose
@@ -181,6 +182,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
             document = renderer.render(html, html_path, context, lookup)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
+            layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))
             write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
             problems = plan_problems(edition, layout, context)
             if problems:

@@ -63,10 +63,19 @@ def make_parser() -> argparse.ArgumentParser:
                     "brochure/, layouts/, assets/ or fonts/ changes; errors are shown in the page.")
     serve.add_argument("--port", type=int, default=8000, metavar="N", help="port on 127.0.0.1 (default: 8000; 0: any free port)")
     serve.add_argument("--lang", metavar="L", help="language shown first (default: the source language)")
-    for command in (build, check, preflight, proofs):
+    xliff = commands.add_parser(
+        "xliff", help="exchange the translations with CAT tools as XLIFF 1.2 files",
+        description="export: write build/xliff/<slug>-<lang>.xlf per target language (source, current translation, "
+                    "state, where the block is printed, maxwidth in characters). import: write the targets of such "
+                    "files back into brochure/text/<lang>.yaml, after checking every unit.")
+    xliff_commands = xliff.add_subparsers(dest="xliff_command", required=True, metavar="ACTION")
+    xliff_export = xliff_commands.add_parser("export", help="write build/xliff/<slug>-<lang>.xlf for each target language")
+    xliff_import = xliff_commands.add_parser("import", help="write the targets of XLIFF files back into the text files")
+    xliff_import.add_argument("files", nargs="+", type=Path, metavar="FILE", help="XLIFF 1.2 files, one per language")
+    for command in (build, check, preflight, proofs, xliff_export):
         command.add_argument("--lang", action="append", metavar="L",
                              help="only this language (repeatable; default: every language)")
-    for command in (build, check, preflight, proofs, serve):
+    for command in (build, check, preflight, proofs, serve, xliff_export, xliff_import):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -121,6 +130,24 @@ def run_proofs(args: argparse.Namespace) -> int:
     return 0
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def run_xliff(args: argparse.Namespace) -> int:
+    from brochure_build import xliff
+
+    root = args.root.resolve()
+    if args.xliff_command == "export":
+        for path in xliff.measure_and_export(root, args.lang):
+            print(path.relative_to(root))
+        return 0
+    for summary in xliff.import_files(root, args.files):
+        print(f"{summary.code}: {plural(len(summary.updated), 'block')} updated, {len(summary.confirmed)} confirmed as current, "
+              f"{summary.untranslated} untranslated")
+    return 0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from brochure_build.serve import serve
 
@@ -143,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
-                "serve": run_serve}[args.command](args)
+                "serve": run_serve, "xliff": run_xliff}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -116,12 +116,16 @@ def accept_fingerprints(root: Path, source_doc: YamlDocument, code: str, key_pre
 
 
 def write_fingerprints(path: Path, recorded: dict[str, str]) -> None:
-    text = path.read_text(encoding="utf-8")
+    write_text_atomic(path, render_fingerprints(path.read_text(encoding="utf-8"), recorded))  # never a half-written text file
+
+
+def render_fingerprints(text: str, recorded: dict[str, str]) -> str:
+    """`text` (a text file) with its fingerprints block, the file's last, set to `recorded`."""
     match = re.search(rf"^{FINGERPRINTS_KEY}:.*\Z", text, flags=re.M | re.S)
     head = (text[: match.start()] if match else text).rstrip("\n")
     lines = [f"{FINGERPRINTS_KEY}:  # written by `brochure check --accept`: the source each block was translated from"]
     lines += [f"  {key}: {value}" for key, value in recorded.items()]
-    write_text_atomic(path, head + "\n\n" + "\n".join(lines) + "\n")  # never a half-written text file
+    return head + "\n\n" + "\n".join(lines) + "\n"
 
 
 def check_content(root: Path, languages: list[str] | None, accept: bool = False, key: str | None = None,
