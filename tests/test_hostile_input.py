@@ -465,7 +465,8 @@ def test_photo_with_absurd_pixel_count(previous, capsys):
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
     (previous / "assets/photos/pride-parliament.jpg").write_bytes(png)
     assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg has too many "
-                                   "pixels to be a photo (a decompression bomb?): replace it")
+                                   "pixels to be a photo (a decompression bomb?), over the limit of 73.0 megapixels "
+                                   "(8 × what 300 ppi needs at the largest frame, 216 × 303 mm): replace it")
 
 
 def test_photo_far_below_300_ppi_still_builds(previous, capsys):
@@ -805,3 +806,112 @@ def test_any_change_to_a_real_file_gives_content_errors_only(loader_project, tar
         text = text[:start] + data.draw(st.text(max_size=40), label="inserted") + text[end:]
     write_case(loader_project, target, text.encode("utf-8", errors="surrogatepass"))
     load_everything(loader_project)
+
+
+# 7. Links, loops, colour profiles and sizes that once ended in "Internal error" or got through --------
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that announces `width` × `height` pixels and holds almost none (168 KB of zeros compress to nothing)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("folder", ["brochure", "layouts", "assets", "fonts"])
+def test_project_folder_that_is_a_link_out_of_the_project_is_refused(previous, tmp_path, capsys, folder):
+    """A cloned project can carry a link as one of its folders: nothing is read through it."""
+    outside = tmp_path / "elsewhere" / folder
+    shutil.move(previous / folder, outside)
+    (previous / folder).symlink_to(outside)
+    assert_fails(capsys, previous, f"{folder}: a link to {outside}, outside the project folder: put the folder itself in the project")
+
+
+def test_link_under_layouts_included_by_a_template_is_refused(previous, capsys):
+    (previous / "layouts/pages/leak.txt").symlink_to("/etc/passwd")
+    replace_in(previous / "layouts/pages/closing.html.j2", "</section>", '{% include "pages/leak.txt" %}</section>')
+    assert_fails(capsys, previous,
+                 "layouts/pages/leak.txt: a link to /etc/passwd, outside the project folder: put the file itself in the project")
+
+
+def test_link_loop_under_layouts_is_named(previous, capsys):
+    (previous / "layouts/css/loop.css").symlink_to("loop.css")
+    (previous / "layouts/css/a.css").symlink_to("b.css")
+    (previous / "layouts/css/b.css").symlink_to("a.css")
+    loop = "a link that leads back to itself (a loop): replace it with the file"
+    assert_fails(capsys, previous, f"layouts/css/a.css: {loop}", f"layouts/css/b.css: {loop}", f"layouts/css/loop.css: {loop}")
+
+
+def test_photo_that_links_to_itself_is_named(previous, capsys):
+    photo = previous / "assets/photos/pride-parliament.jpg"
+    photo.unlink()
+    photo.symlink_to("pride-parliament.jpg")
+    assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg is a link "
+                                   "that leads back to itself (a loop): replace it with the file")
+
+
+def test_cmyk_photo_without_a_profile_is_taken_to_be_in_the_output_profile(previous, capsys):
+    """Its numbers are kept for print, and converted from the output profile for the screen."""
+    Image.new("CMYK", (2055, 803), (0, 153, 255, 0)).save(previous / "assets/photos/asselborn-murad.jpg", quality=95)
+    status, out, err = run(capsys, previous)
+    assert (status, err) == (0, "")
+    screen = [path for path in (previous / "build/.cache/images").glob("asselborn-murad-screen-*.jpg")]
+    colour = Image.open(max(screen, key=lambda path: path.stat().st_mtime)).convert("RGB").getpixel((10, 10))
+    assert colour[0] > 200 and 80 < colour[1] < 170 and colour[2] < 90, colour  # orange in FOGRA39: 0 % C, 60 % M, 100 % Y
+
+
+def test_photo_with_a_damaged_colour_profile_is_named(previous, capsys):
+    Image.new("RGB", (2055, 803), (30, 90, 160)).save(previous / "assets/photos/asselborn-murad.jpg", icc_profile=b"not ICC" * 100)
+    assert_fails(capsys, previous, f"{figure_line(previous, 'asselborn-murad')}: assets/photos/asselborn-murad.jpg has a damaged "
+                                   "colour profile (ICC, 700 bytes: cannot open profile from string): export the photo again with "
+                                   "its profile, or without one (then sRGB is assumed, or the output profile for CMYK)")
+
+
+def test_photo_whose_profile_does_not_match_its_colours_is_named(previous, capsys):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("CMYK", (2055, 803), (0, 153, 255, 0)).save(previous / "assets/photos/asselborn-murad.jpg", icc_profile=srgb)
+    assert_fails(capsys, previous, f"{figure_line(previous, 'asselborn-murad')}: assets/photos/asselborn-murad.jpg is CMYK but its "
+                                   "colour profile (ICC) describes RGB: export the photo again with the profile of its own colours")
+
+
+def test_photo_with_more_pixels_than_the_brochure_can_use(previous, capsys, recwarn):
+    """12000 × 12000 is between Pillow's warning and its error: refused by the brochure's own limit, without a warning."""
+    (previous / "assets/photos/pride-parliament.jpg").write_bytes(png_header_only(12000, 12000))
+    assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg is "
+                                   "12,000 × 12,000 pixels (144.0 megapixels), over the limit of 73.0 megapixels (8 × what 300 "
+                                   "ppi needs at the largest frame, 216 × 303 mm): scale it down")
+    assert [str(warning.message) for warning in recwarn if "Decompression" in warning.category.__name__] == []
+
+
+NESTING = "nested more than 32 levels deep (brackets, functions, blocks): a stylesheet is a few levels of rules: simplify it"
+
+
+@pytest.mark.parametrize("css, message", [
+    (".cover__panel { width: " + "calc(" * 100_000 + "1px" + ")" * 100_000 + "; }", NESTING),
+    ("@media print{" * 50_000 + "p { color: red; }" + "}" * 50_000, NESTING),
+    (" ".join(["p"] * 200_000) + " { color: red; }", "a selector that chains 200,000 parts, over the limit of 32: "
+                                                     "select with a class instead"),
+    ("@media print { p, " + " > ".join(["p"] * 33) + " { color: red; } }", "a selector that chains 33 parts, over the "
+                                                                            "limit of 32: select with a class instead"),
+], ids=["calc", "media", "descendants", "children-in-media"])
+def test_stylesheet_nested_too_deep_is_refused_before_parsing(previous, capsys, css, message):
+    """WeasyPrint and cssselect2 recurse once per level: 200,000 levels ended in RecursionError ("Internal error").
+    (100,000 and 50,000 levels here, to stay under the 1 MB limit of a stylesheet.)"""
+    sheet = previous / "layouts/css/base.css"
+    sheet.write_text(css + "\n" + sheet.read_text(encoding="utf-8"), encoding="utf-8")
+    assert_fails(capsys, previous, f"layouts/css/base.css:1: {message}")
+
+
+def test_stylesheet_over_the_size_limit_is_refused_unread(previous, capsys):
+    from brochure_build.sandbox import MAX_STYLESHEET_BYTES
+
+    sheet = previous / "layouts/css/base.css"
+    text = sheet.read_text(encoding="utf-8")
+    sheet.write_text(text + "/*" + "x" * (MAX_STYLESHEET_BYTES - len(text.encode())) + "*/\n", encoding="utf-8")
+    size = sheet.stat().st_size
+    assert_fails(capsys, previous, f"layouts/css/base.css: file is {size:,} bytes, over the limit of 1,048,576 for a "
+                                   "stylesheet: split it, or remove what is generated")

@@ -270,10 +270,11 @@ def test_a_change_re_renders_only_the_editions_it_concerns(project):
     preview.pending.clear()
     preview.apply({"layouts/css/tokens.css": 2.0})
     assert {code: pending.saved_at for code, pending in preview.pending.items()} == {"zh": 2.0, "en": 2.0}
-    assert preview.fonts_checked and preview.editions  # a stylesheet changes neither content nor fonts
+    memo = preview.inputs  # a stylesheet changes neither content nor fonts nor photos; its checks are redone
+    assert preview.fonts_checked and memo.editions and memo.fonts == [] and memo.photos == [] and memo.layouts is None
 
     preview.apply({"fonts/manifest.yaml": 3.0, "assets/photos/hrc-ceiling.jpg": 3.5})
-    assert not preview.fonts_checked and not preview.assets_checked
+    assert not preview.fonts_checked and memo.fonts is None and memo.photos is None
     assert preview.pending["zh"].saved_at == 3.5
 
     settings = preview.settings

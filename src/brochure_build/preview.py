@@ -7,11 +7,13 @@ of the languages being viewed (the one opened last first) into build/.preview/<l
 rasterises its pages in memory, in two parts at once: one in this process, one in a warm helper
 process (previewparts.py), or in one piece when the parts stray from the page plan.
 
-What a change re-does: brochure/brochure.yaml reloads the settings and every edition,
-brochure/text/<lang>.yaml that edition only; layouts/ re-renders with the cached content (Jinja2
-reloads changed templates, WeasyPrint reads the stylesheets on each render); assets/ re-checks
-the photos; fonts/ re-verifies the manifest and starts a fresh font configuration (WeasyPrint
-keeps a loaded font for the life of its configuration). A render that fails keeps the last good
+Every render first runs the build's input checks (inputs.check_inputs: project folders, links,
+stylesheets and their limits, content, photos, fonts), redoing only what a change made stale:
+brochure/brochure.yaml reloads the settings and every edition, brochure/text/<lang>.yaml that
+edition only; layouts/ re-checks the links and stylesheets and re-renders with the cached content
+(Jinja2 reloads changed templates, WeasyPrint reads the stylesheets on each render); assets/
+re-checks the photos; fonts/ re-verifies the manifest and starts a fresh font configuration
+(WeasyPrint keeps a loaded font for the life of its configuration). A render that fails keeps the last good
 pages and reports the error; the next change tries again.
 
 The watcher polls the size and modification time of every file under the four folders every
@@ -34,6 +36,7 @@ from urllib.parse import quote
 
 from brochure_build import content, fonts, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
+from brochure_build.inputs import InputMemo, check_inputs
 from brochure_build.model import Edition, Settings
 from brochure_build.previewparts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
 
@@ -142,7 +145,7 @@ class Preview:
         self.seen: dict[str, float] = {}
         self.settings: Settings | None = None  # the last good settings
         self.settings_problems: list[Problem] = []  # why brochure.yaml does not load now
-        self.editions: dict[str, Edition] = {}
+        self.inputs = InputMemo()  # what the input checks found, redone as files change
         self.renderer = None
         self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
         # Lay editions out in two parts at once (previewparts.py): by default when there are two cores to do it.
@@ -152,7 +155,6 @@ class Preview:
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
-        self.assets_checked = False
         self.focus = language  # the language opened last, rendered first
         self.load_settings()
         if self.focus is not None:
@@ -240,18 +242,16 @@ class Preview:
         """Forget what the changed files invalidate, and mark the languages shown to re-render."""
         every_language = False
         texts = set()
+        self.inputs.forget(changes)
         for path in changes:
             if path.startswith(content.TEXT_DIR + "/"):
                 texts.add(Path(path).stem)
-                self.editions.pop(Path(path).stem, None)
                 continue
             every_language = True  # settings, layouts, fonts and photos concern every edition
             if path == content.SETTINGS_FILE:
                 self.load_settings()
             elif path.startswith("fonts/"):
                 self.fonts_checked = False
-            elif path.startswith("assets/"):
-                self.assets_checked = False
         with self.condition:
             shown = set(self.views) | set(self.pending) | ({self.focus} if self.focus else set())
             for code in shown if every_language else shown & texts:
@@ -277,43 +277,23 @@ class Preview:
             self.settings_problems = sorted(set(problems)) if settings is None else []
             if settings is not None:
                 self.settings = settings
-                self.editions.clear()
-                self.assets_checked = False
                 self.focus = self.focus or settings.source_language
             self.revision += 1  # wakes a page that shows no language yet
             self.condition.notify_all()
 
     def edition(self, code: str) -> Edition:
-        """The edition of `code`, loading what a change made stale; raises what stops a build."""
-        from brochure_build.assets import figure_problems
-
+        """The edition of `code` once every input passes the build's own checks (inputs.check_inputs,
+        redoing only what a change made stale); raises what stops a build."""
         if self.settings_problems or self.settings is None:
             raise ContentError(self.settings_problems)
-        settings = self.settings
-        problems = content.unknown_languages(settings, [code])
-        if problems:
-            raise ContentError(problems)
+        _, editions = check_inputs(self.root, [code], self.inputs)
         if not self.fonts_checked:
-            problems = fonts.font_problems(self.root)
-            if problems:
-                raise ContentError(problems)
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
             fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
             self.renderer = None
             self.helper.stop()  # its font configuration too; started again on the next split render
             self.fonts_checked = True
-        if not self.assets_checked:
-            problems = figure_problems(self.root, settings)
-            if problems:
-                raise ContentError(problems)
-            self.assets_checked = True
-        if code not in self.editions:
-            problems = []
-            edition = content.load_edition(self.root, settings, code, problems)
-            if edition is None:
-                raise ContentError(problems)
-            self.editions[code] = edition
-        return self.editions[code]
+        return editions[0]
 
     def render(self, code: str, pending: Pending) -> None:
         started = time.perf_counter()
