@@ -347,6 +347,43 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
     assert images == whole_images and len(bitmaps(pdf)) == len(images) == 13
 
 
+def test_the_preview_runs_the_build_input_checks_on_every_change(project, tmp_path):
+    """A link out of the project under layouts/, or as layouts/ itself, stops the preview as it stops
+    the build (inputs.check_inputs), before anything is read through it."""
+    preview = Preview(project, parallel=False)
+    try:
+        _, images, problems, _ = preview.render_pages("en")
+        assert len(images) == 12 and problems == []
+
+        (project / "layouts/pages/leak.txt").symlink_to("/etc/passwd")
+        closing = project / "layouts/pages/closing.html.j2"
+        closing.write_text(closing.read_text(encoding="utf-8").replace("</section>", '{% include "pages/leak.txt" %}</section>', 1),
+                           encoding="utf-8")
+        preview.apply(preview.watcher.changes())
+        with pytest.raises(ContentError) as refused:
+            preview.render_pages("en")
+        assert str(refused.value) == ("layouts/pages/leak.txt: a link to /etc/passwd, outside the project folder: "
+                                      "put the file itself in the project")
+
+        (project / "layouts/pages/leak.txt").unlink()
+        outside = tmp_path / "elsewhere" / "layouts"
+        shutil.move(project / "layouts", outside)
+        (project / "layouts").symlink_to(outside)
+        preview.apply(preview.watcher.changes())
+        with pytest.raises(ContentError) as refused:
+            preview.render_pages("en")
+        assert str(refused.value) == f"layouts: a link to {outside}, outside the project folder: put the folder itself in the project"
+
+        (project / "layouts").unlink()
+        shutil.move(outside, project / "layouts")
+        closing.write_text(closing.read_text(encoding="utf-8").replace('{% include "pages/leak.txt" %}', ""), encoding="utf-8")
+        preview.apply(preview.watcher.changes())
+        _, images, problems, _ = preview.render_pages("en")  # mended: the pages come back
+        assert len(images) == 12 and problems == []
+    finally:
+        preview.stop()
+
+
 def test_the_helper_process_starts_again_after_it_dies(project, capsys):
     preview = Preview(project, parallel=True)
     try:
