@@ -915,3 +915,26 @@ def test_stylesheet_over_the_size_limit_is_refused_unread(previous, capsys):
     size = sheet.stat().st_size
     assert_fails(capsys, previous, f"layouts/css/base.css: file is {size:,} bytes, over the limit of 1,048,576 for a "
                                    "stylesheet: split it, or remove what is generated")
+
+
+def test_bidi_control_characters_are_an_error_with_line_and_column(previous, capsys):
+    """U+202E makes the YAML's `gnitov` print as `voting`: a reviewer would read something else than the page."""
+    en = previous / EN
+    replace_in(en, "    heading: Commitments and responsibilities", "    heading: \u202egnitov\u202c and responsibilities")
+    replace_in(en, "  credit: ©", '  credit: "\\u2067©\\u2069"')  # the same, written as escapes
+    heading, credit = line_of(en, "gnitov"), line_of(en, "credit:")
+    why = "changes the order in which the text is shown, so the file reads differently from the page: remove it, or tag " \
+          "the value !bidi if it is deliberate"
+    assert_fails(capsys, previous,
+                 f"{EN}:{credit}: labels.credit: character U+2067 (RIGHT-TO-LEFT ISOLATE) (written as an escape) {why}",
+                 f"{EN}:{heading}: sections.closing.heading: character U+202C (POP DIRECTIONAL FORMATTING) at column 21 {why}",
+                 f"{EN}:{heading}: sections.closing.heading: character U+202E (RIGHT-TO-LEFT OVERRIDE) at column 14 {why}")
+
+
+def test_bidi_control_characters_declared_with_the_bidi_tag_are_kept(previous, capsys):
+    en = previous / EN
+    replace_in(en, "    heading: Commitments and responsibilities for the 2022–2024 term",
+               "    heading: !bidi \"Commitments for \u2067\u0662\u0660\u0662\u0662\u2069\"")
+    _, (edition,) = load_content(previous, ["en"])
+    assert [section.heading for section in edition.sections if section.spec.id == "closing"] == \
+        ["Commitments for \u2067\u0662\u0660\u0662\u0662\u2069"]
