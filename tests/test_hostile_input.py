@@ -938,3 +938,34 @@ def test_bidi_control_characters_declared_with_the_bidi_tag_are_kept(previous, c
     _, (edition,) = load_content(previous, ["en"])
     assert [section.heading for section in edition.sections if section.spec.id == "closing"] == \
         ["Commitments for \u2067\u0662\u0660\u0662\u0662\u2069"]
+
+
+def test_a_word_running_off_the_page_sideways_fails_naming_block_and_page(previous, capsys):
+    """A 10,000-letter word ran through trim and bleed (x = 2594 pt on a 612 pt page) and the build passed."""
+    en = previous / EN
+    replace_in(en, '      - "Should it have the honour', '      - "' + "a" * 10_000 + ' Should it have the honour')
+    status, out, err = run(capsys, previous)
+    line = line_of(en, "a" * 100)
+    message = re.compile(rf"en (print|screen): {EN}:{line}: sections\.closing\.body\[0\]: text runs [\d.]+ mm past the right edge "
+                         r"of the live area on page 11 \(p of section 'closing'\): break the long word \(a space, a hyphen\), "
+                         r"or shorten it")
+    assert status == 1 and message.match(err.splitlines()[0]), err
+    # Preflight reads the same measure from the layout the failed build kept, beside the last good PDFs.
+    assert main(["preflight", "--root", str(previous), "--lang", "en"]) == 1
+    report = (previous / "build/preflight.json").read_text(encoding="utf-8")
+    assert "sections.closing.body[0]: text runs" in report and "past the right edge of the live area on page 11" in report
+
+
+def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
+    from brochure_build.content import load_content
+    from brochure_build.layoutcheck import plan_problems
+
+    _, (edition,) = load_content(REPO, ["en"])
+    report = {"pages": 907, "sideways": [], "sections": [
+        {"id": "closing", "planned": [11, 11], "pages": [11, 907],
+         "overflow": {"pages": list(range(12, 908)), "lines": 40_000, "mm": 1e5}}],
+        "frames": [{"page": page, "frame": "the page area", "section": "closing", "lines": 40, "mm": 3.5} for page in range(12, 908)]}
+    assert plan_problems(edition, report, "en print") == [
+        "en print: section 'closing' does not fit page 11: 40000 lines (100000.0 mm) run onto pages 12-907; shorten the text or "
+        "set a smaller type step in layouts/css/languages.css",
+        "en print: section 'closing': text overflows the page area on pages 12-907 by 3.5 mm (35840 lines)"]
