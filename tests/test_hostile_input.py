@@ -969,3 +969,29 @@ def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
         "en print: section 'closing' does not fit page 11: 40000 lines (100000.0 mm) run onto pages 12-907; shorten the text or "
         "set a smaller type step in layouts/css/languages.css",
         "en print: section 'closing': text overflows the page area on pages 12-907 by 3.5 mm (35840 lines)"]
+
+
+def test_a_font_weasyprint_cannot_load_is_named_by_its_file(previous, capsys):
+    """A font replaced with garbage and its sha256 updated passes the manifest; WeasyPrint only said
+    "Font-face 'Brochure Serif' cannot be loaded", naming no file."""
+    font = previous / "fonts/NotoSerif-Regular.ttf"
+    old = hashlib.sha256(font.read_bytes()).hexdigest()
+    garbage = b"\0\1\0\0" + b"not a font " * 1000
+    font.unlink()  # hard-linked to the repository's copy: replace it, never write through it
+    font.write_bytes(garbage)
+    replace_in(previous / "fonts/manifest.yaml", old, hashlib.sha256(garbage).hexdigest())
+    status, out, err = run(capsys, previous)
+    assert status == 1, err
+    assert "en print: font-face 'Brochure Serif' cannot be loaded from fonts/NotoSerif-Regular.ttf (layouts/css/fonts.css:10): " \
+        "it is not a font WeasyPrint can read: restore the file from git (or re-run scripts/vendor_fonts.py)\n" in err, err
+
+
+def test_make_remembers_the_built_pdfs_not_the_preview_ones(tmp_path):
+    """`make` rebuilds when a PDF it listed is gone: a preview PDF removed must not count."""
+    recipe = next(line.strip().lstrip("@") for line in (REPO / "Makefile").read_text().splitlines()
+                  if line.startswith("\t") and "find build" in line and "> $@" in line)
+    for pdf in ("build/en/x-en-print.pdf", "build/.preview/ar/x-ar-preview.pdf", "build/.cache/fonts/y.pdf"):
+        (tmp_path / pdf).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / pdf).write_bytes(b"%PDF")
+    subprocess.run(["sh", "-c", recipe.replace("$@", "done.txt")], cwd=tmp_path, check=True)
+    assert (tmp_path / "done.txt").read_text().split() == ["build/en/x-en-print.pdf"]

@@ -186,3 +186,29 @@ def url_problem(root: Path, base: Path, url: str) -> str:
         # Only the stylesheets under layouts/ are checked against the limits above.
         return f"{target.relative_to(root).as_posix()}: a stylesheet outside layouts/: keep stylesheets in layouts/"
     return ""
+
+
+def font_face_sources(root: Path, family: str) -> list[tuple[str, int, Path]]:
+    """(stylesheet, line, font file) of every @font-face of `family` in layouts/**/*.css, for messages."""
+    root = root.resolve()
+    found = []
+    for sheet in sorted((root / LAYOUTS).rglob("*.css")):
+        try:
+            rules = tinycss2.parse_stylesheet(sheet.read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True)
+        except (OSError, UnicodeDecodeError):
+            continue
+        for rule in rules:
+            if rule.type != "at-rule" or rule.lower_at_keyword != "font-face" or rule.content is None:
+                continue
+            declarations = [item for item in tinycss2.parse_blocks_contents(rule.content, skip_comments=True,
+                                                                              skip_whitespace=True) if item.type == "declaration"]
+            names = [token.value for item in declarations if item.lower_name == "font-family" for token in item.value
+                     if token.type in ("string", "ident")]
+            if " ".join(names) != family and names[:1] != [family]:
+                continue
+            urls = [token.value if token.type == "url" else next((a.value for a in token.arguments if a.type == "string"), "")
+                    for item in declarations if item.lower_name == "src" for token in item.value
+                    if token.type == "url" or token.type == "function" and token.lower_name == "url"]
+            found += [(sheet.relative_to(root).as_posix(), rule.source_line, (sheet.parent / unquote(url)).resolve())
+                      for url in urls if url]
+    return found
