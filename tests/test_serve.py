@@ -563,3 +563,36 @@ def test_a_client_closing_early_is_not_a_traceback(http_only, capfd):
         connection.close()
     time.sleep(1)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["whole", "in-parts"])
+def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel):
+    """A slow stylesheet (thousands of rules, under the 1 MB limit) renders for many seconds; a fix
+    saved meanwhile is rendered at once instead of after it (in parts: the helper's part too)."""
+    base = project / "layouts" / "css" / "base.css"
+    good = base.read_text(encoding="utf-8")
+    slow = good + "".join(f".r{i} p span, .q{i} > em {{ color: red; margin: {i % 7}px; }}\n" for i in range(4000))
+    base.write_text(slow, encoding="utf-8")
+    preview = Preview(project, "en", parallel=parallel)
+    preview.start()
+    try:
+        first = preview.view("en")
+        while first.generation == 0 and not first.error:
+            first = preview.wait("en", first.revision, timeout=WAIT)
+        assert first.generation == 1 and not first.error, first.error
+        slow_seconds = first.seconds
+        base.write_text(slow + "/* saved again */\n", encoding="utf-8")  # another slow render starts
+        view = first
+        while not view.rendering:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        time.sleep(preview.abandon_after + 0.5)
+        saved = time.monotonic()
+        base.write_text(good, encoding="utf-8")  # the fix
+        while view.generation == first.generation:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        waited = time.monotonic() - saved
+    finally:
+        preview.stop()
+    assert preview.abandoned == 1 and "en  preview abandoned after" in capsys.readouterr().out
+    assert view.generation == 2 and not view.error  # the abandoned render published no pages
+    assert waited < slow_seconds, (waited, slow_seconds)  # did not wait for the slow render to end

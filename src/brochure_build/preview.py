@@ -16,6 +16,13 @@ re-checks the photos; fonts/ re-verifies the manifest and starts a fresh font co
 (WeasyPrint keeps a loaded font for the life of its configuration). A render that fails keeps the last good
 pages and reports the error; the next change tries again.
 
+A render that a newer change makes stale is abandoned: a watchdog thread scans the files while a
+render runs and, when one changes that concerns the language being rendered, raises
+RenderAbandoned in the render thread (CPython's PyThreadState_SetAsyncExc: WeasyPrint's layout
+is Python, so it stops at its next bytecode; the helper process is stopped too), and the next
+render starts from the newer files. Without it a render of a slow stylesheet held every fix
+saved meanwhile until it ended.
+
 The watcher polls the size and modification time of every file under the four folders every
 0.05 s. About fifty files: a scan costs well under a millisecond, it sees editors' save-by-rename
 and works on bind mounts and network file systems where inotify is silent, and it needs no
@@ -24,12 +31,14 @@ extra dependency (watchfiles would save at most the 0.05 s poll interval).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
@@ -46,6 +55,18 @@ POLL_SECONDS = 0.05      # file watcher
 SETTLE_SECONDS = 0.02    # after a change, until the files are still: an editor truncates, then writes
 LONG_POLL_SECONDS = 20   # a /status?after=N request waits at most this long for news
 VIEWED_SECONDS = 3       # a language counts as viewed this long after its last status request
+ABANDON_AFTER_SECONDS = 1.0  # a render younger than this finishes: abandoning it would save less than it costs
+
+
+class RenderAbandoned(BaseException):
+    """Raised in the render thread by the watchdog: a newer change makes this render's pages stale.
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way turns it into
+    a failed render."""
+
+
+def raise_in_thread(ident: int, exception: type[BaseException] | None) -> None:
+    """Make thread `ident` raise `exception` at its next bytecode (None: forget a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None)
 
 
 class Watcher:
@@ -156,6 +177,10 @@ class Preview:
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
         self.focus = language  # the language opened last, rendered first
+        self.abandon_after = ABANDON_AFTER_SECONDS
+        self.abandon_lock = threading.Lock()
+        self.rendering: tuple[int, str, float] | None = None  # (thread, language, started) of a render that may be abandoned
+        self.abandoned = 0  # renders abandoned so far
         self.load_settings()
         if self.focus is not None:
             self.pending[self.focus] = Pending()
@@ -213,6 +238,38 @@ class Preview:
     def start(self) -> None:
         self.thread = threading.Thread(target=self.run, name="preview-renderer", daemon=True)
         self.thread.start()
+        threading.Thread(target=self.watch_renders, name="preview-watchdog", daemon=True).start()
+
+    def watch_renders(self) -> None:
+        """Abandon the render under way when a file it depends on changes (see the module's docstring)."""
+        while not self.stopping.wait(POLL_SECONDS * 2):
+            rendering = self.rendering
+            if rendering is None or time.monotonic() - rendering[2] < self.abandon_after:
+                continue
+            snapshot, scanned = self.watcher.snapshot, self.watcher.scan()
+            changed = [path for path in snapshot.keys() | scanned.keys() if snapshot.get(path) != scanned.get(path)]
+            if not any(concerns(path, rendering[1]) for path in changed):
+                continue
+            with self.abandon_lock:
+                if self.rendering is not rendering:
+                    continue  # it ended meanwhile
+                self.rendering = None
+                raise_in_thread(rendering[0], RenderAbandoned)
+            helper = self.helper.process
+            if helper is not None:
+                helper.kill()  # its part is stale too; and the render thread may be waiting for it
+
+    @contextmanager
+    def abandonable(self, code: str):
+        """The render of `code` inside may be abandoned by watch_renders."""
+        with self.abandon_lock:
+            self.rendering = (threading.get_ident(), code, time.monotonic())
+        try:
+            yield
+        finally:
+            with self.abandon_lock:
+                self.rendering = None
+                raise_in_thread(threading.get_ident(), None)  # one raised as the render ended is not wanted now
 
     def stop(self) -> None:
         self.stopping.set()
@@ -236,7 +293,10 @@ class Preview:
                 continue
             with self.condition:
                 pending = self.pending.pop(code)
-            self.render(code, pending)
+            try:
+                self.render(code, pending)
+            except RenderAbandoned:  # delivered as the render was ending: its work is done, or redone next
+                pass
 
     def apply(self, changes: dict[str, float]) -> None:
         """Forget what the changed files invalidate, and mark the languages shown to re-render."""
@@ -299,7 +359,18 @@ class Preview:
         started = time.perf_counter()
         self.publish(code, rendering=True)
         try:
-            pdf, images, problems, steps = self.render_pages(code)
+            with self.abandonable(code):
+                pdf, images, problems, steps = self.render_pages(code)
+        except RenderAbandoned:
+            self.abandoned += 1
+            self.helper.stop()  # killed by the watchdog: started again on the next split render
+            with self.condition:  # rendered again with the change that made it stale, as soon as the watcher sees it
+                again = self.pending.setdefault(code, Pending(pending.saved_at))
+                again.changed |= pending.changed
+            self.publish(code, rendering=False)
+            print(f"{code:3} preview abandoned after {time.perf_counter() - started:.2f} s: a newer change arrived",
+                  flush=True)
+            return
         except BuildError as error:
             self.publish(code, rendering=False, error=str(error))
             print(f"{code:3} preview failed, keeping the last good pages:\n{error}", file=sys.stderr, flush=True)
@@ -438,6 +509,11 @@ class Preview:
             links.append({"label": variant, "url": files_url(pdf, build_dir),
                           "note": note + (", older than the last change: run `make`" if mtime < newest else "")})
         return links
+
+
+def concerns(path: str, code: str) -> bool:
+    """Whether a change of `path` makes a render of `code` stale: any file but another language's text."""
+    return not path.startswith(content.TEXT_DIR + "/") or Path(path).stem == code
 
 
 def files_url(path: Path, build_dir: Path) -> str:
