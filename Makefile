@@ -38,7 +38,7 @@ $(DONE): $(SYSTEM) $(INSTALLED) $(SOURCES)
 	@$(BIN)/brochure check
 	@$(BIN)/brochure build
 	@$(BIN)/brochure preflight
-	@find build -name '*.pdf' -not -path 'build/.cache/*' > $@
+	@find build -name '*.pdf' -not -path 'build/.cache/*' -not -path 'build/.preview/*' > $@  # the preview's PDFs come and go
 
 ## preflight: check the built editions again (table, build/preflight.json, build/preflight.html)
 preflight: $(INSTALLED)

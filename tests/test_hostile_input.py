@@ -465,7 +465,8 @@ def test_photo_with_absurd_pixel_count(previous, capsys):
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
     (previous / "assets/photos/pride-parliament.jpg").write_bytes(png)
     assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg has too many "
-                                   "pixels to be a photo (a decompression bomb?): replace it")
+                                   "pixels to be a photo (a decompression bomb?), over the limit of 73.0 megapixels "
+                                   "(8 × what 300 ppi needs at the largest frame, 216 × 303 mm): replace it")
 
 
 def test_photo_far_below_300_ppi_still_builds(previous, capsys):
@@ -805,3 +806,192 @@ def test_any_change_to_a_real_file_gives_content_errors_only(loader_project, tar
         text = text[:start] + data.draw(st.text(max_size=40), label="inserted") + text[end:]
     write_case(loader_project, target, text.encode("utf-8", errors="surrogatepass"))
     load_everything(loader_project)
+
+
+# 7. Links, loops, colour profiles and sizes that once ended in "Internal error" or got through --------
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that announces `width` × `height` pixels and holds almost none (168 KB of zeros compress to nothing)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("folder", ["brochure", "layouts", "assets", "fonts"])
+def test_project_folder_that_is_a_link_out_of_the_project_is_refused(previous, tmp_path, capsys, folder):
+    """A cloned project can carry a link as one of its folders: nothing is read through it."""
+    outside = tmp_path / "elsewhere" / folder
+    shutil.move(previous / folder, outside)
+    (previous / folder).symlink_to(outside)
+    assert_fails(capsys, previous, f"{folder}: a link to {outside}, outside the project folder: put the folder itself in the project")
+
+
+def test_link_under_layouts_included_by_a_template_is_refused(previous, capsys):
+    (previous / "layouts/pages/leak.txt").symlink_to("/etc/passwd")
+    replace_in(previous / "layouts/pages/closing.html.j2", "</section>", '{% include "pages/leak.txt" %}</section>')
+    assert_fails(capsys, previous,
+                 "layouts/pages/leak.txt: a link to /etc/passwd, outside the project folder: put the file itself in the project")
+
+
+def test_link_loop_under_layouts_is_named(previous, capsys):
+    (previous / "layouts/css/loop.css").symlink_to("loop.css")
+    (previous / "layouts/css/a.css").symlink_to("b.css")
+    (previous / "layouts/css/b.css").symlink_to("a.css")
+    loop = "a link that leads back to itself (a loop): replace it with the file"
+    assert_fails(capsys, previous, f"layouts/css/a.css: {loop}", f"layouts/css/b.css: {loop}", f"layouts/css/loop.css: {loop}")
+
+
+def test_photo_that_links_to_itself_is_named(previous, capsys):
+    photo = previous / "assets/photos/pride-parliament.jpg"
+    photo.unlink()
+    photo.symlink_to("pride-parliament.jpg")
+    assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg is a link "
+                                   "that leads back to itself (a loop): replace it with the file")
+
+
+def test_cmyk_photo_without_a_profile_is_taken_to_be_in_the_output_profile(previous, capsys):
+    """Its numbers are kept for print, and converted from the output profile for the screen."""
+    Image.new("CMYK", (2055, 803), (0, 153, 255, 0)).save(previous / "assets/photos/asselborn-murad.jpg", quality=95)
+    status, out, err = run(capsys, previous)
+    assert (status, err) == (0, "")
+    screen = [path for path in (previous / "build/.cache/images").glob("asselborn-murad-screen-*.jpg")]
+    colour = Image.open(max(screen, key=lambda path: path.stat().st_mtime)).convert("RGB").getpixel((10, 10))
+    assert colour[0] > 200 and 80 < colour[1] < 170 and colour[2] < 90, colour  # orange in FOGRA39: 0 % C, 60 % M, 100 % Y
+
+
+def test_photo_with_a_damaged_colour_profile_is_named(previous, capsys):
+    Image.new("RGB", (2055, 803), (30, 90, 160)).save(previous / "assets/photos/asselborn-murad.jpg", icc_profile=b"not ICC" * 100)
+    assert_fails(capsys, previous, f"{figure_line(previous, 'asselborn-murad')}: assets/photos/asselborn-murad.jpg has a damaged "
+                                   "colour profile (ICC, 700 bytes: cannot open profile from string): export the photo again with "
+                                   "its profile, or without one (then sRGB is assumed, or the output profile for CMYK)")
+
+
+def test_photo_whose_profile_does_not_match_its_colours_is_named(previous, capsys):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("CMYK", (2055, 803), (0, 153, 255, 0)).save(previous / "assets/photos/asselborn-murad.jpg", icc_profile=srgb)
+    assert_fails(capsys, previous, f"{figure_line(previous, 'asselborn-murad')}: assets/photos/asselborn-murad.jpg is CMYK but its "
+                                   "colour profile (ICC) describes RGB: export the photo again with the profile of its own colours")
+
+
+def test_photo_with_more_pixels_than_the_brochure_can_use(previous, capsys, recwarn):
+    """12000 × 12000 is between Pillow's warning and its error: refused by the brochure's own limit, without a warning."""
+    (previous / "assets/photos/pride-parliament.jpg").write_bytes(png_header_only(12000, 12000))
+    assert_fails(capsys, previous, f"{figure_line(previous, 'pride-parliament')}: assets/photos/pride-parliament.jpg is "
+                                   "12,000 × 12,000 pixels (144.0 megapixels), over the limit of 73.0 megapixels (8 × what 300 "
+                                   "ppi needs at the largest frame, 216 × 303 mm): scale it down")
+    assert [str(warning.message) for warning in recwarn if "Decompression" in warning.category.__name__] == []
+
+
+NESTING = "nested more than 32 levels deep (brackets, functions, blocks): a stylesheet is a few levels of rules: simplify it"
+
+
+@pytest.mark.parametrize("css, message", [
+    (".cover__panel { width: " + "calc(" * 100_000 + "1px" + ")" * 100_000 + "; }", NESTING),
+    ("@media print{" * 50_000 + "p { color: red; }" + "}" * 50_000, NESTING),
+    (" ".join(["p"] * 200_000) + " { color: red; }", "a selector that chains 200,000 parts, over the limit of 32: "
+                                                     "select with a class instead"),
+    ("@media print { p, " + " > ".join(["p"] * 33) + " { color: red; } }", "a selector that chains 33 parts, over the "
+                                                                            "limit of 32: select with a class instead"),
+], ids=["calc", "media", "descendants", "children-in-media"])
+def test_stylesheet_nested_too_deep_is_refused_before_parsing(previous, capsys, css, message):
+    """WeasyPrint and cssselect2 recurse once per level: 200,000 levels ended in RecursionError ("Internal error").
+    (100,000 and 50,000 levels here, to stay under the 1 MB limit of a stylesheet.)"""
+    sheet = previous / "layouts/css/base.css"
+    sheet.write_text(css + "\n" + sheet.read_text(encoding="utf-8"), encoding="utf-8")
+    assert_fails(capsys, previous, f"layouts/css/base.css:1: {message}")
+
+
+def test_stylesheet_over_the_size_limit_is_refused_unread(previous, capsys):
+    from brochure_build.sandbox import MAX_STYLESHEET_BYTES
+
+    sheet = previous / "layouts/css/base.css"
+    text = sheet.read_text(encoding="utf-8")
+    sheet.write_text(text + "/*" + "x" * (MAX_STYLESHEET_BYTES - len(text.encode())) + "*/\n", encoding="utf-8")
+    size = sheet.stat().st_size
+    assert_fails(capsys, previous, f"layouts/css/base.css: file is {size:,} bytes, over the limit of 1,048,576 for a "
+                                   "stylesheet: split it, or remove what is generated")
+
+
+def test_bidi_control_characters_are_an_error_with_line_and_column(previous, capsys):
+    """U+202E makes the YAML's `gnitov` print as `voting`: a reviewer would read something else than the page."""
+    en = previous / EN
+    replace_in(en, "    heading: Commitments and responsibilities", "    heading: \u202egnitov\u202c and responsibilities")
+    replace_in(en, "  credit: ©", '  credit: "\\u2067©\\u2069"')  # the same, written as escapes
+    heading, credit = line_of(en, "gnitov"), line_of(en, "credit:")
+    why = "changes the order in which the text is shown, so the file reads differently from the page: remove it, or tag " \
+          "the value !bidi if it is deliberate"
+    assert_fails(capsys, previous,
+                 f"{EN}:{credit}: labels.credit: character U+2067 (RIGHT-TO-LEFT ISOLATE) (written as an escape) {why}",
+                 f"{EN}:{heading}: sections.closing.heading: character U+202C (POP DIRECTIONAL FORMATTING) at column 21 {why}",
+                 f"{EN}:{heading}: sections.closing.heading: character U+202E (RIGHT-TO-LEFT OVERRIDE) at column 14 {why}")
+
+
+def test_bidi_control_characters_declared_with_the_bidi_tag_are_kept(previous, capsys):
+    en = previous / EN
+    replace_in(en, "    heading: Commitments and responsibilities for the 2022–2024 term",
+               "    heading: !bidi \"Commitments for \u2067\u0662\u0660\u0662\u0662\u2069\"")
+    _, (edition,) = load_content(previous, ["en"])
+    assert [section.heading for section in edition.sections if section.spec.id == "closing"] == \
+        ["Commitments for \u2067\u0662\u0660\u0662\u0662\u2069"]
+
+
+def test_a_word_running_off_the_page_sideways_fails_naming_block_and_page(previous, capsys):
+    """A 10,000-letter word ran through trim and bleed (x = 2594 pt on a 612 pt page) and the build passed."""
+    en = previous / EN
+    replace_in(en, '      - "Should it have the honour', '      - "' + "a" * 10_000 + ' Should it have the honour')
+    status, out, err = run(capsys, previous)
+    line = line_of(en, "a" * 100)
+    message = re.compile(rf"en (print|screen): {EN}:{line}: sections\.closing\.body\[0\]: text runs [\d.]+ mm past the right edge "
+                         r"of the live area on page 11 \(p of section 'closing'\): break the long word \(a space, a hyphen\), "
+                         r"or shorten it")
+    assert status == 1 and message.match(err.splitlines()[0]), err
+    # Preflight reads the same measure from the layout the failed build kept, beside the last good PDFs.
+    assert main(["preflight", "--root", str(previous), "--lang", "en"]) == 1
+    report = (previous / "build/preflight.json").read_text(encoding="utf-8")
+    assert "sections.closing.body[0]: text runs" in report and "past the right edge of the live area on page 11" in report
+
+
+def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
+    from brochure_build.content import load_content
+    from brochure_build.layoutcheck import plan_problems
+
+    _, (edition,) = load_content(REPO, ["en"])
+    report = {"pages": 907, "sideways": [], "sections": [
+        {"id": "closing", "planned": [11, 11], "pages": [11, 907],
+         "overflow": {"pages": list(range(12, 908)), "lines": 40_000, "mm": 1e5}}],
+        "frames": [{"page": page, "frame": "the page area", "section": "closing", "lines": 40, "mm": 3.5} for page in range(12, 908)]}
+    assert plan_problems(edition, report, "en print") == [
+        "en print: section 'closing' does not fit page 11: 40000 lines (100000.0 mm) run onto pages 12-907; shorten the text or "
+        "set a smaller type step in layouts/css/languages.css",
+        "en print: section 'closing': text overflows the page area on pages 12-907 by 3.5 mm (35840 lines)"]
+
+
+def test_a_font_weasyprint_cannot_load_is_named_by_its_file(previous, capsys):
+    """A font replaced with garbage and its sha256 updated passes the manifest; WeasyPrint only said
+    "Font-face 'Brochure Serif' cannot be loaded", naming no file."""
+    font = previous / "fonts/NotoSerif-Regular.ttf"
+    old = hashlib.sha256(font.read_bytes()).hexdigest()
+    garbage = b"\0\1\0\0" + b"not a font " * 1000
+    font.unlink()  # hard-linked to the repository's copy: replace it, never write through it
+    font.write_bytes(garbage)
+    replace_in(previous / "fonts/manifest.yaml", old, hashlib.sha256(garbage).hexdigest())
+    status, out, err = run(capsys, previous)
+    assert status == 1, err
+    assert "en print: font-face 'Brochure Serif' cannot be loaded from fonts/NotoSerif-Regular.ttf (layouts/css/fonts.css:10): " \
+        "it is not a font WeasyPrint can read: restore the file from git (or re-run scripts/vendor_fonts.py)\n" in err, err
+
+
+def test_make_remembers_the_built_pdfs_not_the_preview_ones(tmp_path):
+    """`make` rebuilds when a PDF it listed is gone: a preview PDF removed must not count."""
+    recipe = next(line.strip().lstrip("@") for line in (REPO / "Makefile").read_text().splitlines()
+                  if line.startswith("\t") and "find build" in line and "> $@" in line)
+    for pdf in ("build/en/x-en-print.pdf", "build/.preview/ar/x-ar-preview.pdf", "build/.cache/fonts/y.pdf"):
+        (tmp_path / pdf).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / pdf).write_bytes(b"%PDF")
+    subprocess.run(["sh", "-c", recipe.replace("$@", "done.txt")], cwd=tmp_path, check=True)
+    assert (tmp_path / "done.txt").read_text().split() == ["build/en/x-en-print.pdf"]

@@ -9,6 +9,8 @@ import io
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,12 +46,16 @@ def http_only(project):
     server.server_close()
 
 
-def get(server: PreviewServer, path: str, host: str | None = None, method: str = "GET") -> tuple[int, bytes]:
-    """Send `path` exactly as written (http.client does not normalise ../ or %2e)."""
+def get(server: PreviewServer, path: str, host: str | None = None, method: str = "GET",
+        headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Send `path` exactly as written (http.client does not normalise ../ or %2e); as the preview's
+    own page does (with its token) unless `headers` say otherwise."""
     connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
     connection.putrequest(method, path, skip_host=host is not None)
     if host is not None:
         connection.putheader("Host", host)
+    for name, value in ({"X-Preview-Token": server.token} if headers is None else headers).items():
+        connection.putheader(name, value)
     connection.endheaders()
     response = connection.getresponse()
     body = response.read()
@@ -270,10 +276,11 @@ def test_a_change_re_renders_only_the_editions_it_concerns(project):
     preview.pending.clear()
     preview.apply({"layouts/css/tokens.css": 2.0})
     assert {code: pending.saved_at for code, pending in preview.pending.items()} == {"zh": 2.0, "en": 2.0}
-    assert preview.fonts_checked and preview.editions  # a stylesheet changes neither content nor fonts
+    memo = preview.inputs  # a stylesheet changes neither content nor fonts nor photos; its checks are redone
+    assert preview.fonts_checked and memo.editions and memo.fonts == [] and memo.photos == [] and memo.layouts is None
 
     preview.apply({"fonts/manifest.yaml": 3.0, "assets/photos/hrc-ceiling.jpg": 3.5})
-    assert not preview.fonts_checked and not preview.assets_checked
+    assert not preview.fonts_checked and memo.fonts is None and memo.photos is None
     assert preview.pending["zh"].saved_at == 3.5
 
     settings = preview.settings
@@ -346,6 +353,43 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
     assert images == whole_images and len(bitmaps(pdf)) == len(images) == 13
 
 
+def test_the_preview_runs_the_build_input_checks_on_every_change(project, tmp_path):
+    """A link out of the project under layouts/, or as layouts/ itself, stops the preview as it stops
+    the build (inputs.check_inputs), before anything is read through it."""
+    preview = Preview(project, parallel=False)
+    try:
+        _, images, problems, _ = preview.render_pages("en")
+        assert len(images) == 12 and problems == []
+
+        (project / "layouts/pages/leak.txt").symlink_to("/etc/passwd")
+        closing = project / "layouts/pages/closing.html.j2"
+        closing.write_text(closing.read_text(encoding="utf-8").replace("</section>", '{% include "pages/leak.txt" %}</section>', 1),
+                           encoding="utf-8")
+        preview.apply(preview.watcher.changes())
+        with pytest.raises(ContentError) as refused:
+            preview.render_pages("en")
+        assert str(refused.value) == ("layouts/pages/leak.txt: a link to /etc/passwd, outside the project folder: "
+                                      "put the file itself in the project")
+
+        (project / "layouts/pages/leak.txt").unlink()
+        outside = tmp_path / "elsewhere" / "layouts"
+        shutil.move(project / "layouts", outside)
+        (project / "layouts").symlink_to(outside)
+        preview.apply(preview.watcher.changes())
+        with pytest.raises(ContentError) as refused:
+            preview.render_pages("en")
+        assert str(refused.value) == f"layouts: a link to {outside}, outside the project folder: put the folder itself in the project"
+
+        (project / "layouts").unlink()
+        shutil.move(outside, project / "layouts")
+        closing.write_text(closing.read_text(encoding="utf-8").replace('{% include "pages/leak.txt" %}', ""), encoding="utf-8")
+        preview.apply(preview.watcher.changes())
+        _, images, problems, _ = preview.render_pages("en")  # mended: the pages come back
+        assert len(images) == 12 and problems == []
+    finally:
+        preview.stop()
+
+
 def test_the_helper_process_starts_again_after_it_dies(project, capsys):
     preview = Preview(project, parallel=True)
     try:
@@ -416,7 +460,7 @@ def test_a_closed_tab_stops_counting_as_viewed(http_only):
 
     connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
     revision = server.preview.view("en").revision
-    connection.request("GET", f"/status?lang=en&after={revision}")  # a page waiting for news of en
+    connection.request("GET", f"/status?lang=en&after={revision}", headers={"X-Preview-Token": server.token})  # a page waiting
     deadline = time.monotonic() + 10
     while not ("en" in server.preview.seen and waiting()):
         assert time.monotonic() < deadline, "the long poll did not start"
@@ -427,3 +471,128 @@ def test_a_closed_tab_stops_counting_as_viewed(http_only):
     while waiting():
         assert time.monotonic() < deadline, "the long poll of a closed connection is still waiting"
         time.sleep(0.05)
+
+
+def raw_request(server: PreviewServer, request: bytes) -> bytes:
+    """Send `request` bytes as they are and return the whole answer (the server closes after it)."""
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_malformed_requests_get_400_without_a_traceback(http_only, capfd):
+    _, server = http_only
+    host = f"Host: 127.0.0.1:{server.server_port}\r\nX-Preview-Token: {server.token}\r\n".encode()
+    for target in (b"status?lang=zh", b"*", b"http://127.0.0.1/status?lang=zh"):
+        answer = raw_request(server, b"GET " + target + b" HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b"the request target must be a path starting with /\n"), answer
+    for after in ("%C2%B2", "%D9%A1", "-1", "1e3", "9" * 40):  # ², Arabic-Indic one: digits to str.isdigit, not revisions
+        assert get(server, f"/status?lang=zh&after={after}") == (400, b"after= takes a revision number (digits 0-9)\n"), after
+    answer = raw_request(server, b"GET /status?lang=zh HTTP/1.1\r\nConnection: close\r\n\r\n")  # no Host
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b"a request needs a Host header\n"), answer
+    time.sleep(0.2)
+    assert capfd.readouterr().err == ""
+
+
+def test_only_its_own_page_changes_state(http_only):
+    """An <img src="http://127.0.0.1:8000/status?lang=en"> on any web page must not start renders."""
+    _, server = http_only
+    preview = server.preview
+    refused = (403, b"only the preview's own page may ask for renders (Sec-Fetch-Site: same-origin, or the page's token)\n")
+    for headers in ({}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"X-Preview-Token": "guess"}):
+        assert get(server, "/status?lang=en", headers=headers) == refused, headers
+        status, body = get(server, "/en/", headers=headers)  # the page is served, and renders nothing
+        assert status == 200 and f'content="{server.token}"'.encode() in body
+    assert "en" not in preview.pending and "en" not in preview.seen and preview.focus == "zh"
+    assert get(server, "/status?lang=en", headers={"Sec-Fetch-Site": "same-origin"})[0] == 200
+    assert "en" in preview.pending and preview.focus == "en"
+    assert get(server, "/fr/", headers={"Sec-Fetch-Site": "none"})[0] == 200  # typed in the address bar
+    assert "fr" in preview.pending and preview.focus == "fr"
+    assert get(server, "/status?lang=es")[0] == 200  # with the page's token
+    assert "es" in preview.pending and preview.focus == "es"
+
+
+def test_idle_connections_are_closed(http_only):
+    _, server = http_only
+    server.idle_seconds = 1
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as connection:
+        started = time.monotonic()
+        assert connection.recv(1) == b""  # closed by the server, having said nothing
+        assert 0.8 < time.monotonic() - started < 10
+
+
+def test_the_backlog_holds_100_simultaneous_connections(project):
+    """100 connections made before the server accepts any: all are queued at once (a backlog of 5 held 6)."""
+    server = PreviewServer(Preview(project), port=0)
+    connections: list[socket.socket] = []
+    serving = False
+    try:
+        for _ in range(100):
+            connection = socket.socket()
+            connection.settimeout(0.5)  # a connection the backlog cannot hold waits 1 s for its SYN to be sent again
+            connection.connect(("127.0.0.1", server.server_port))
+            connections.append(connection)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serving = True
+        request = f"GET /none HTTP/1.1\r\nHost: 127.0.0.1:{server.server_port}\r\nConnection: close\r\n\r\n".encode()
+        for connection in connections:
+            connection.settimeout(30)
+            connection.sendall(request)
+        assert all(connection.recv(12) == b"HTTP/1.1 404" for connection in connections)
+    finally:
+        for connection in connections:
+            connection.close()
+        if serving:
+            server.shutdown()
+        server.server_close()
+
+
+def test_a_client_closing_early_is_not_a_traceback(http_only, capfd):
+    root, server = http_only
+    pdf = root / "build" / "zh" / "big-zh-print.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 20_000_000)
+    for _ in range(3):
+        connection = socket.create_connection(("127.0.0.1", server.server_port), timeout=30)
+        connection.sendall(f"GET /files/zh/big-zh-print.pdf HTTP/1.1\r\nHost: 127.0.0.1:{server.server_port}\r\n\r\n".encode())
+        connection.recv(100)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, as a closed tab does
+        connection.close()
+    time.sleep(1)
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["whole", "in-parts"])
+def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel):
+    """A slow stylesheet (thousands of rules, under the 1 MB limit) renders for many seconds; a fix
+    saved meanwhile is rendered at once instead of after it (in parts: the helper's part too)."""
+    base = project / "layouts" / "css" / "base.css"
+    good = base.read_text(encoding="utf-8")
+    slow = good + "".join(f".r{i} p span, .q{i} > em {{ color: red; margin: {i % 7}px; }}\n" for i in range(4000))
+    base.write_text(slow, encoding="utf-8")
+    preview = Preview(project, "en", parallel=parallel)
+    preview.start()
+    try:
+        first = preview.view("en")
+        while first.generation == 0 and not first.error:
+            first = preview.wait("en", first.revision, timeout=WAIT)
+        assert first.generation == 1 and not first.error, first.error
+        slow_seconds = first.seconds
+        base.write_text(slow + "/* saved again */\n", encoding="utf-8")  # another slow render starts
+        view = first
+        while not view.rendering:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        time.sleep(preview.abandon_after + 0.5)
+        saved = time.monotonic()
+        base.write_text(good, encoding="utf-8")  # the fix
+        while view.generation == first.generation:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        waited = time.monotonic() - saved
+    finally:
+        preview.stop()
+    assert preview.abandoned == 1 and "en  preview abandoned after" in capsys.readouterr().out
+    assert view.generation == 2 and not view.error  # the abandoned render published no pages
+    assert waited < slow_seconds, (waited, slow_seconds)  # did not wait for the slow render to end

@@ -3,7 +3,9 @@
 - print: converted to the output profile's CMYK with LittleCMS (Pillow's ImageCms), from the
   photo's embedded profile (sRGB when it has none), relative colorimetric with black point
   compensation; full resolution kept, so the press gets every pixel the photographer gave.
-- screen: sRGB, downsampled to 150 ppi at the placed size, so the web file stays small.
+  A CMYK photo is kept as it is: its numbers are meant for the press.
+- screen: sRGB, downsampled to 150 ppi at the placed size, so the web file stays small. A CMYK
+  photo without a profile is read as being in the output profile (what its numbers were made for).
 
 Converted files live in build/.cache/images/, named by a hash of the source bytes, the profile
 and the settings: a rebuild, or the other languages, reuse them without converting again.
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageCms
@@ -64,7 +68,13 @@ def prepare_images(root: Path, settings: Settings, variant: str, figures: list[F
         target = cache / f"{figure.id}-{variant}-{key}.jpg"
         if not target.is_file():
             image = open_photo(data, figure, source, root)
-            converted = to_cmyk(image, load_output_profile(root, settings)) if variant == "print" else to_screen(image, figure)
+            output = lambda: load_output_profile(root, settings)  # noqa: E731 - read only when a photo needs it
+            try:
+                converted = to_cmyk(image, output()) if variant == "print" else to_screen(image, figure, output)
+            except (OSError, ImageCms.PyCMSError) as error:  # checked before rendering (assets.py); a last guard
+                raise BuildError(f"brochure/brochure.yaml:{figure.line}: figures.{figure.id}.file: "
+                                 f"{source.relative_to(root)}: its colours cannot be converted for {variant} ({error}): "
+                                 "export it as an RGB JPEG with its colour profile") from None
             with atomic_path(target) as temporary:
                 dpi = (SCREEN_PPI, SCREEN_PPI) if variant == "screen" else image.info.get("dpi", (300, 300))
                 converted.save(temporary, "JPEG", quality=JPEG_QUALITY[variant], dpi=dpi)
@@ -74,39 +84,53 @@ def prepare_images(root: Path, settings: Settings, variant: str, figures: list[F
 
 def open_photo(data: bytes, figure: FigureSpec, source: Path, root: Path) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        with warnings.catch_warnings():  # the size was checked against the brochure's own limit (assets.py)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
     except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
         raise BuildError(f"brochure/brochure.yaml: figures.{figure.id}.file: {source.relative_to(root)} "
                          f"is not a readable image ({error})") from None
     return image
 
 
-def source_profile(image: Image.Image) -> ImageCms.ImageCmsProfile:
+def srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def to_srgb(image: Image.Image, output: Callable[[], ImageCms.ImageCmsProfile]) -> Image.Image:
+    """The photo in sRGB: from its embedded profile; untagged CMYK is taken to be in the output profile."""
     embedded = image.info.get("icc_profile")
     if embedded:
-        return ImageCms.ImageCmsProfile(io.BytesIO(embedded))
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        source = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    elif image.mode == "CMYK":
+        source = output()
+    else:
+        # Web browsers and PDF viewers assume sRGB for untagged RGB: so do we.
+        return image.convert("RGB")
+    return ImageCms.profileToProfile(image, source, srgb_profile(), outputMode="RGB",
+                                     renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
 def to_cmyk(image: Image.Image, output: ImageCms.ImageCmsProfile) -> Image.Image:
     if image.mode == "CMYK":
         return image
-    rgb = image.convert("RGB")
+    embedded = image.info.get("icc_profile")
+    if embedded and image.mode == "RGB":
+        source = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+        rgb = image
+    else:  # untagged, or another mode (grey, palette): through sRGB
+        source = srgb_profile()
+        rgb = to_srgb(image, lambda: output)
     transform = ImageCms.buildTransform(
-        source_profile(image), output, "RGB", "CMYK",
+        source, output, "RGB", "CMYK",
         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
     return ImageCms.applyTransform(rgb, transform)
 
 
-def to_screen(image: Image.Image, figure: FigureSpec) -> Image.Image:
+def to_screen(image: Image.Image, figure: FigureSpec, output: Callable[[], ImageCms.ImageCmsProfile]) -> Image.Image:
     if image.mode != "RGB" or image.info.get("icc_profile"):
-        # Web browsers and PDF viewers assume sRGB for untagged RGB: convert to it once here.
-        if image.mode == "CMYK" or image.info.get("icc_profile"):
-            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-            image = ImageCms.profileToProfile(image, source_profile(image), srgb, outputMode="RGB")
-        else:
-            image = image.convert("RGB")
+        image = to_srgb(image, output)
     width, height = figure.pixels_at(SCREEN_PPI)
     # Cover the frame (object-fit: cover) at 150 ppi: scale so both sides reach the frame.
     scale = max(width / image.width, height / image.height)

@@ -1,34 +1,87 @@
-"""Every input checked before anything renders or any file is written: content, fonts, photos and
-stylesheets. All their problems are reported together, one line each, in one ContentError."""
+"""Every input checked before anything renders or any file is written: the project folders,
+content, fonts, photos and stylesheets. All their problems are reported together, one line each,
+in one ContentError.
+
+`brochure build` and the preview call the same `check_inputs`. The preview passes an
+`InputMemo` that keeps each area's result until a file of that area changes (hashing the fonts
+takes a second; a CSS save should not pay for it), a build starts from an empty one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from brochure_build.assets import figure_problems
-from brochure_build.content import load_edition, load_settings, unknown_languages
+from brochure_build.content import SETTINGS_FILE, TEXT_DIR, load_edition, load_settings, unknown_languages
 from brochure_build.errors import ContentError, Problem
 from brochure_build.fonts import font_problems
 from brochure_build.model import Edition, Settings
-from brochure_build.sandbox import link_problems, stylesheet_problems
+from brochure_build.sandbox import link_problems, project_folder_problems, stylesheet_problems
 
 
-def check_inputs(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
+@dataclass
+class InputMemo:
+    """Results of the checks of each area, kept until `forget` is told a file of that area changed."""
+
+    settings: tuple[Settings | None, list[Problem]] | None = None
+    editions: dict[str, tuple[Edition | None, list[Problem]]] = field(default_factory=dict)
+    fonts: list[Problem] | None = None
+    photos: list[Problem] | None = None
+    layouts: list[Problem] | None = None
+
+    def forget(self, paths) -> None:
+        """Drop what the changed `paths` (relative to the project, POSIX) may invalidate."""
+        for path in paths:
+            if path.startswith(TEXT_DIR + "/"):
+                self.editions.pop(Path(path).stem, None)
+                continue
+            if path == SETTINGS_FILE or path.startswith("brochure/"):
+                self.settings, self.photos = None, None
+                self.editions.clear()
+            elif path.startswith("fonts/"):
+                self.fonts = None
+            elif path.startswith("assets/"):
+                self.photos = None
+            # A stylesheet's url() may name any project file: a file added or removed anywhere counts.
+            self.layouts = None
+
+
+def check_inputs(root: Path, languages: list[str] | None = None,
+                 memo: InputMemo | None = None) -> tuple[Settings, list[Edition]]:
     """Settings and the editions of `languages` (default all), or ContentError listing every problem."""
-    problems: list[Problem] = []
-    settings = load_settings(root, problems)
+    root = root.resolve()
+    memo = memo or InputMemo()
+    # A project folder that is a link out of the project is refused before anything in it is read.
+    problems = project_folder_problems(root)
+    if problems:
+        raise ContentError(problems)
+    if memo.settings is None:
+        found: list[Problem] = []
+        memo.settings = (load_settings(root, found), found)
+    settings, found = memo.settings
+    problems += found
     editions = []
     if settings is not None:
         problems += unknown_languages(settings, languages)
         known = [lang.code for lang in settings.languages]
         for code in [code for code in languages or known if code in known]:
-            edition = load_edition(root, settings, code, problems)
+            if code not in memo.editions:
+                found = []
+                memo.editions[code] = (load_edition(root, settings, code, found), found)
+            edition, found = memo.editions[code]
+            problems += found
             if edition is not None:
                 editions.append(edition)
-        problems += figure_problems(root, settings)
-    problems += font_problems(root)
-    problems += link_problems(root)
-    problems += stylesheet_problems(root)
+        if memo.photos is None:
+            memo.photos = figure_problems(root, settings)
+        problems += memo.photos
+    if memo.fonts is None:
+        memo.fonts = font_problems(root)
+    problems += memo.fonts
+    if memo.layouts is None:
+        memo.layouts = link_problems(root) + stylesheet_problems(root)
+    problems += memo.layouts
     if problems or settings is None:
         raise ContentError(problems)
     return settings, editions

@@ -1,4 +1,7 @@
-"""Checks a rendered edition against the page plan: page count, and each section on its pages."""
+"""Checks a rendered edition against the page plan: page count, each section on its pages, no text
+running past a frame's bottom, and no text running past the live area (the page's content box,
+inside the margins) sideways: a word too long for its line runs through trim and bleed otherwise.
+"""
 
 from __future__ import annotations
 
@@ -32,13 +35,18 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
             first, last = entry["planned"]
             planned = f"page {first}" if first == last else f"pages {first}-{last}"
             overflow = entry["overflow"]
-            onto = ", ".join(map(str, overflow["pages"]))
+            onto = page_ranges(overflow["pages"])
             problems.append(f"{context}: section {entry['id']!r} does not fit {planned}: {overflow['lines']} lines "
-                            f"({overflow['mm']} mm) run onto page {onto}; shorten the text or set a smaller type "
+                            f"({overflow['mm']} mm) run onto {onto}; shorten the text or set a smaller type "
                             "step in layouts/css/languages.css")
-    for frame in report["frames"]:
-        problems.append(f"{context}: section {frame['section']!r}: text overflows {frame['frame']} on page {frame['page']} "
-                        f"by {frame['mm']} mm ({frame['lines']} lines)")
+    grouped: dict[tuple, list[dict]] = {}
+    for frame in report["frames"]:  # one line per frame, however many pages it overflows on
+        grouped.setdefault((frame["section"], frame["frame"]), []).append(frame)
+    for (section, name), frames in grouped.items():
+        lines = sum(frame["lines"] for frame in frames)
+        problems.append(f"{context}: section {section!r}: text overflows {name} on {page_ranges([f['page'] for f in frames])} "
+                        f"by {max(frame['mm'] for frame in frames)} mm ({lines} lines)")
+    problems += sideways_problems(edition, report.get("sideways", []), context)
     if not problems:
         for entry in report["sections"]:
             if entry["pages"][0] != entry["planned"][0]:
@@ -46,6 +54,56 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
                                 f"the plan says {entry['planned'][0]}")
         if report["pages"] != edition.settings.page_count:
             problems.append(f"{context}: {report['pages']} pages, the plan has {edition.settings.page_count}")
+    return problems
+
+
+def page_ranges(pages: Sequence[int]) -> str:
+    """'page 9', 'pages 9-11', 'pages 9, 11-907': consecutive pages as a range, so a runaway text stays one short line."""
+    runs: list[list[int]] = []
+    for page in sorted(set(pages)):
+        if runs and page == runs[-1][1] + 1:
+            runs[-1][1] = page
+        else:
+            runs.append([page, page])
+    text = ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
+    return f"page {text}" if len(pages) == 1 else f"pages {text}"
+
+
+def edition_texts(edition: Edition) -> list[tuple[str, str]]:
+    """(key path, text) of every value of an edition's text file that is printed, in file order."""
+    texts = [(f"cover.title_lines[{index}]", line) for index, line in enumerate(edition.title_lines)]
+    for section in edition.sections:
+        base = f"sections.{section.spec.id}"
+        texts += [(f"{base}.heading", section.heading), (f"{base}.contribution", section.contribution)]
+        for name in ("body", "pledges", "items"):
+            texts += [(f"{base}.{name}[{index}]", text) for index, text in enumerate(getattr(section, name))]
+    for figure_id, figure in edition.figures.items():
+        texts += [(f"figures.{figure_id}.caption", figure.caption), (f"figures.{figure_id}.credit", figure.credit)]
+    return [(key, text) for key, text in texts if text]
+
+
+def block_of(edition: Edition, fragment: str) -> str:
+    """`file:line: key` of the content value a laid-out `fragment` of text comes from ('' if none does)."""
+    words = " ".join(fragment.replace("\u00ad", "").split()).rstrip("-\u2010")
+    key = next((key for key, text in edition_texts(edition) if words and words in " ".join(text.split())), "")
+    if not key or edition.text_file is None:
+        return key
+    display = f"brochure/text/{edition.language.code}.yaml"
+    try:
+        lines = edition.text_file.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return f"{display}: {key}"
+    number = next((number for number, line in enumerate(lines, 1) if words[:40] in line), 0)
+    return f"{display}:{number}: {key}" if number else f"{display}: {key}"
+
+
+def sideways_problems(edition: Edition, found: list[dict], context: str) -> list[str]:
+    problems = []
+    for entry in found:
+        block = block_of(edition, entry["text"]) or f"section {entry['section']!r}"
+        problems.append(f"{context}: {block}: text runs {entry['mm']} mm past the {entry['side']} edge of the live area "
+                        f"on page {entry['page']} ({entry['element']} of section {entry['section']!r}): break the long word "
+                        "(a space, a hyphen), or shorten it")
     return problems
 
 
@@ -75,6 +133,16 @@ def section_of(box, page_box, section_ids: set[str]) -> str | None:
     for section_id, lines in lines_by_section(page_box, section_ids).items():
         if any(line in lines for line in line_boxes(box)) or box.element is not None and box.element.get("id") == section_id:
             return section_id
+    return None
+
+
+def section_containing(target, page_box, section_ids: set[str]) -> str | None:
+    """The section (element id) whose box holds `target` on this page."""
+    for box in page_box.children[0].descendants():
+        element = getattr(box, "element", None)
+        if element is not None and element.get("id") in section_ids and hasattr(box, "children") and \
+                any(child is target for child in box.descendants()):
+            return element.get("id")
     return None
 
 
@@ -117,7 +185,35 @@ def part_copy_fit(specs: Sequence[SectionSpec], document, first_page: int = 1) -
                     height += max(b.position_y + b.height for b in boxes) - page_box.content_box_y()
             entry["overflow"] = {"pages": extra_pages, "lines": lines, "mm": round(height * PX_TO_MM, 1)}
         sections.append(entry)
-    return {"pages": total, "sections": sections, "frames": frame_overflows(document, section_ids, offset)}
+    return {"pages": total, "sections": sections, "frames": frame_overflows(document, section_ids, offset),
+            "sideways": sideways_overflows(document, section_ids, offset)}
+
+
+def sideways_overflows(document, section_ids: set[str], offset: int = 0) -> list[dict]:
+    """Text that runs past the left or right edge of the live area (the page's content box), per page
+    and block: the worst of each block, with the start of its text to name it by."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    found: dict[tuple[int, int], dict] = {}
+    for number, page in enumerate(document.pages, 1 + offset):
+        page_box = page._page_box
+        left = page_box.content_box_x()
+        right = left + page_box.width
+        for box in page_box.children[0].descendants():
+            if not isinstance(box, TextBox) or not box.text.strip():
+                continue
+            past = {"right": box.position_x + box.width - right, "left": left - box.position_x}
+            side = max(past, key=past.get)
+            if past[side] <= TOLERANCE_PX:
+                continue
+            key = (number, id(box.element))
+            mm = round(past[side] * PX_TO_MM, 1)
+            if key not in found:
+                found[key] = {"page": number, "side": side, "mm": mm, "text": box.text.strip()[:80],
+                              "element": describe_element(box.element), "section": section_containing(box, page_box, section_ids)}
+            elif found[key]["mm"] < mm:
+                found[key].update(side=side, mm=mm)
+    return list(found.values())
 
 
 def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[dict]:

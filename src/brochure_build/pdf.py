@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from struct import error as struct_error
 
 from brochure_build.errors import BuildError
 from brochure_build.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
@@ -20,6 +21,7 @@ from brochure_build.fontsubsets import SubsetCache
 # WeasyPrint's variant switches. Alone they do not make valid files (DESIGN.md): the CMYK colours,
 # output profile, converted photos and the postprocess stage do the rest.
 PDF_VARIANTS = {"print": "pdf/x-4", "screen": "pdf/ua-1"}
+FONT_FACE = re.compile(r"Font-face '(.*)' cannot be loaded")
 NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)', re.S)
 
 
@@ -35,9 +37,11 @@ class LogCapture(logging.Handler):
 
 
 @contextmanager
-def strict_weasyprint(context: str, text_lookup: TextLookup | None = None, tolerated: Collection[str] = ()) -> Iterator[None]:
+def strict_weasyprint(context: str, text_lookup: TextLookup | None = None, tolerated: Collection[str] = (),
+                      root: Path | None = None) -> Iterator[None]:
     """Run WeasyPrint; turn every warning it logs into a BuildError naming `context`, but for the
-    messages in `tolerated` (exactly as WeasyPrint words them)."""
+    messages in `tolerated` (exactly as WeasyPrint words them). With `root`, a font WeasyPrint
+    cannot load is named by its file and the @font-face rule that uses it."""
     logger = logging.getLogger("weasyprint")
     capture = LogCapture()
     logger.addHandler(capture)
@@ -58,9 +62,30 @@ def strict_weasyprint(context: str, text_lookup: TextLookup | None = None, toler
                 where = text_lookup(char) if text_lookup else ""
                 messages.append(f"{context}: no project font has the character {char!r} (U+{match[2]}){where}: "
                                 "add a font to fonts/ that covers it, or change the text")
+            elif FONT_FACE.match(record) and root is not None:
+                messages.append(f"{context}: {unloadable_font(root, FONT_FACE.match(record)[1])}")
             else:
                 messages.append(f"{context}: WeasyPrint: {record}")
         raise BuildError("\n".join(messages))
+
+
+def unloadable_font(root: Path, family: str) -> str:
+    """Which file of the @font-face rules of `family` is not a font, as a message."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    from brochure_build.sandbox import font_face_sources
+
+    sources = font_face_sources(root, family)
+    broken = []
+    for sheet, line, path in sources:
+        try:
+            TTFont(path, lazy=True).close()
+        except (OSError, TTLibError, AssertionError, ValueError, KeyError, struct_error):
+            broken.append((sheet, line, path))
+    named = ", ".join(f"{path.relative_to(root).as_posix() if path.is_relative_to(root) else path} ({sheet}:{line})"
+                      for sheet, line, path in broken or sources)
+    return (f"font-face {family!r} cannot be loaded from {named or 'any file'}: it is not a font WeasyPrint can read: "
+            "restore the file from git (or re-run scripts/vendor_fonts.py)")
 
 
 class TextLookup:
@@ -97,7 +122,7 @@ class Renderer:
 
     def render(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None):
         """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document."""
-        with strict_weasyprint(context, text_lookup):
+        with strict_weasyprint(context, text_lookup, root=self.fetcher.root):
             try:
                 return self.weasyprint.HTML(string=html, base_url=self.fetcher.virtual_url(base_url), url_fetcher=self.fetcher).render(
                     font_config=self.font_config)

@@ -7,12 +7,21 @@ of the languages being viewed (the one opened last first) into build/.preview/<l
 rasterises its pages in memory, in two parts at once: one in this process, one in a warm helper
 process (previewparts.py), or in one piece when the parts stray from the page plan.
 
-What a change re-does: brochure/brochure.yaml reloads the settings and every edition,
-brochure/text/<lang>.yaml that edition only; layouts/ re-renders with the cached content (Jinja2
-reloads changed templates, WeasyPrint reads the stylesheets on each render); assets/ re-checks
-the photos; fonts/ re-verifies the manifest and starts a fresh font configuration (WeasyPrint
-keeps a loaded font for the life of its configuration). A render that fails keeps the last good
+Every render first runs the build's input checks (inputs.check_inputs: project folders, links,
+stylesheets and their limits, content, photos, fonts), redoing only what a change made stale:
+brochure/brochure.yaml reloads the settings and every edition, brochure/text/<lang>.yaml that
+edition only; layouts/ re-checks the links and stylesheets and re-renders with the cached content
+(Jinja2 reloads changed templates, WeasyPrint reads the stylesheets on each render); assets/
+re-checks the photos; fonts/ re-verifies the manifest and starts a fresh font configuration
+(WeasyPrint keeps a loaded font for the life of its configuration). A render that fails keeps the last good
 pages and reports the error; the next change tries again.
+
+A render that a newer change makes stale is abandoned: a watchdog thread scans the files while a
+render runs and, when one changes that concerns the language being rendered, raises
+RenderAbandoned in the render thread (CPython's PyThreadState_SetAsyncExc: WeasyPrint's layout
+is Python, so it stops at its next bytecode; the helper process is stopped too), and the next
+render starts from the newer files. Without it a render of a slow stylesheet held every fix
+saved meanwhile until it ended.
 
 The watcher polls the size and modification time of every file under the four folders every
 0.05 s. About fifty files: a scan costs well under a millisecond, it sees editors' save-by-rename
@@ -22,18 +31,21 @@ extra dependency (watchfiles would save at most the 0.05 s poll interval).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
 from brochure_build import content, fonts, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
+from brochure_build.inputs import InputMemo, check_inputs
 from brochure_build.model import Edition, Settings
 from brochure_build.previewparts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
 
@@ -43,6 +55,18 @@ POLL_SECONDS = 0.05      # file watcher
 SETTLE_SECONDS = 0.02    # after a change, until the files are still: an editor truncates, then writes
 LONG_POLL_SECONDS = 20   # a /status?after=N request waits at most this long for news
 VIEWED_SECONDS = 3       # a language counts as viewed this long after its last status request
+ABANDON_AFTER_SECONDS = 1.0  # a render younger than this finishes: abandoning it would save less than it costs
+
+
+class RenderAbandoned(BaseException):
+    """Raised in the render thread by the watchdog: a newer change makes this render's pages stale.
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way turns it into
+    a failed render."""
+
+
+def raise_in_thread(ident: int, exception: type[BaseException] | None) -> None:
+    """Make thread `ident` raise `exception` at its next bytecode (None: forget a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None)
 
 
 class Watcher:
@@ -142,7 +166,7 @@ class Preview:
         self.seen: dict[str, float] = {}
         self.settings: Settings | None = None  # the last good settings
         self.settings_problems: list[Problem] = []  # why brochure.yaml does not load now
-        self.editions: dict[str, Edition] = {}
+        self.inputs = InputMemo()  # what the input checks found, redone as files change
         self.renderer = None
         self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
         # Lay editions out in two parts at once (previewparts.py): by default when there are two cores to do it.
@@ -152,8 +176,11 @@ class Preview:
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
-        self.assets_checked = False
         self.focus = language  # the language opened last, rendered first
+        self.abandon_after = ABANDON_AFTER_SECONDS
+        self.abandon_lock = threading.Lock()
+        self.rendering: tuple[int, str, float] | None = None  # (thread, language, started) of a render that may be abandoned
+        self.abandoned = 0  # renders abandoned so far
         self.load_settings()
         if self.focus is not None:
             self.pending[self.focus] = Pending()
@@ -211,6 +238,38 @@ class Preview:
     def start(self) -> None:
         self.thread = threading.Thread(target=self.run, name="preview-renderer", daemon=True)
         self.thread.start()
+        threading.Thread(target=self.watch_renders, name="preview-watchdog", daemon=True).start()
+
+    def watch_renders(self) -> None:
+        """Abandon the render under way when a file it depends on changes (see the module's docstring)."""
+        while not self.stopping.wait(POLL_SECONDS * 2):
+            rendering = self.rendering
+            if rendering is None or time.monotonic() - rendering[2] < self.abandon_after:
+                continue
+            snapshot, scanned = self.watcher.snapshot, self.watcher.scan()
+            changed = [path for path in snapshot.keys() | scanned.keys() if snapshot.get(path) != scanned.get(path)]
+            if not any(concerns(path, rendering[1]) for path in changed):
+                continue
+            with self.abandon_lock:
+                if self.rendering is not rendering:
+                    continue  # it ended meanwhile
+                self.rendering = None
+                raise_in_thread(rendering[0], RenderAbandoned)
+            helper = self.helper.process
+            if helper is not None:
+                helper.kill()  # its part is stale too; and the render thread may be waiting for it
+
+    @contextmanager
+    def abandonable(self, code: str):
+        """The render of `code` inside may be abandoned by watch_renders."""
+        with self.abandon_lock:
+            self.rendering = (threading.get_ident(), code, time.monotonic())
+        try:
+            yield
+        finally:
+            with self.abandon_lock:
+                self.rendering = None
+                raise_in_thread(threading.get_ident(), None)  # one raised as the render ended is not wanted now
 
     def stop(self) -> None:
         self.stopping.set()
@@ -234,24 +293,25 @@ class Preview:
                 continue
             with self.condition:
                 pending = self.pending.pop(code)
-            self.render(code, pending)
+            try:
+                self.render(code, pending)
+            except RenderAbandoned:  # delivered as the render was ending: its work is done, or redone next
+                pass
 
     def apply(self, changes: dict[str, float]) -> None:
         """Forget what the changed files invalidate, and mark the languages shown to re-render."""
         every_language = False
         texts = set()
+        self.inputs.forget(changes)
         for path in changes:
             if path.startswith(content.TEXT_DIR + "/"):
                 texts.add(Path(path).stem)
-                self.editions.pop(Path(path).stem, None)
                 continue
             every_language = True  # settings, layouts, fonts and photos concern every edition
             if path == content.SETTINGS_FILE:
                 self.load_settings()
             elif path.startswith("fonts/"):
                 self.fonts_checked = False
-            elif path.startswith("assets/"):
-                self.assets_checked = False
         with self.condition:
             shown = set(self.views) | set(self.pending) | ({self.focus} if self.focus else set())
             for code in shown if every_language else shown & texts:
@@ -277,49 +337,40 @@ class Preview:
             self.settings_problems = sorted(set(problems)) if settings is None else []
             if settings is not None:
                 self.settings = settings
-                self.editions.clear()
-                self.assets_checked = False
                 self.focus = self.focus or settings.source_language
             self.revision += 1  # wakes a page that shows no language yet
             self.condition.notify_all()
 
     def edition(self, code: str) -> Edition:
-        """The edition of `code`, loading what a change made stale; raises what stops a build."""
-        from brochure_build.assets import figure_problems
-
+        """The edition of `code` once every input passes the build's own checks (inputs.check_inputs,
+        redoing only what a change made stale); raises what stops a build."""
         if self.settings_problems or self.settings is None:
             raise ContentError(self.settings_problems)
-        settings = self.settings
-        problems = content.unknown_languages(settings, [code])
-        if problems:
-            raise ContentError(problems)
+        _, editions = check_inputs(self.root, [code], self.inputs)
         if not self.fonts_checked:
-            problems = fonts.font_problems(self.root)
-            if problems:
-                raise ContentError(problems)
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
             fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
             self.renderer = None
             self.helper.stop()  # its font configuration too; started again on the next split render
             self.fonts_checked = True
-        if not self.assets_checked:
-            problems = figure_problems(self.root, settings)
-            if problems:
-                raise ContentError(problems)
-            self.assets_checked = True
-        if code not in self.editions:
-            problems = []
-            edition = content.load_edition(self.root, settings, code, problems)
-            if edition is None:
-                raise ContentError(problems)
-            self.editions[code] = edition
-        return self.editions[code]
+        return editions[0]
 
     def render(self, code: str, pending: Pending) -> None:
         started = time.perf_counter()
         self.publish(code, rendering=True)
         try:
-            pdf, images, problems, steps = self.render_pages(code)
+            with self.abandonable(code):
+                pdf, images, problems, steps = self.render_pages(code)
+        except RenderAbandoned:
+            self.abandoned += 1
+            self.helper.stop()  # killed by the watchdog: started again on the next split render
+            with self.condition:  # rendered again with the change that made it stale, as soon as the watcher sees it
+                again = self.pending.setdefault(code, Pending(pending.saved_at))
+                again.changed |= pending.changed
+            self.publish(code, rendering=False)
+            print(f"{code:3} preview abandoned after {time.perf_counter() - started:.2f} s: a newer change arrived",
+                  flush=True)
+            return
         except BuildError as error:
             self.publish(code, rendering=False, error=str(error))
             print(f"{code:3} preview failed, keeping the last good pages:\n{error}", file=sys.stderr, flush=True)
@@ -458,6 +509,11 @@ class Preview:
             links.append({"label": variant, "url": files_url(pdf, build_dir),
                           "note": note + (", older than the last change: run `make`" if mtime < newest else "")})
         return links
+
+
+def concerns(path: str, code: str) -> bool:
+    """Whether a change of `path` makes a render of `code` stale: any file but another language's text."""
+    return not path.startswith(content.TEXT_DIR + "/") or Path(path).stem == code
 
 
 def files_url(path: Path, build_dir: Path) -> str:

@@ -116,7 +116,7 @@ def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
 def merged_report(first: dict, second: dict) -> dict:
     """The copy-fit report of the whole edition, from those of its two parts (which keep to the plan)."""
     return {"pages": second["pages"], "sections": first["sections"] + second["sections"],
-            "frames": first["frames"] + second["frames"]}
+            "frames": first["frames"] + second["frames"], "sideways": first["sideways"] + second["sideways"]}
 
 
 def render_part(renderer, memo, job: PartJob) -> PartResult:

@@ -4,15 +4,23 @@ current by the warm renderer of preview.py.
 The page (serve_page.html) long-polls /status and swaps in the new page images when their
 generation changes; errors are shown in a banner above the last good pages.
 
-Only 127.0.0.1 is bound; requests naming another host are refused (DNS rebinding), and files
-are served read-only from build/ only, PDFs only.
+Only 127.0.0.1 is bound; a request must name this host in its Host header (DNS rebinding),
+and files are served read-only from build/ only, PDFs only. What changes state (renders, the
+language in focus, files under build/.preview/) happens only for requests from the preview's
+own page: a browser says so with `Sec-Fetch-Site: same-origin` (or `none`, typed in the address
+bar), which no other page can forge; a client without it sends the token written in the page.
+An `<img>` on another site gets 403. A malformed request gets 400, an idle connection is
+closed after IDLE_SECONDS, the listen backlog holds 128 connections, and a client that goes
+away mid-answer is not an error worth a line.
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import re
+import secrets
 import select
 import signal
 import socket
@@ -41,18 +49,32 @@ def page_template():
 
 # -- HTTP -------------------------------------------------------------------------------------------
 
+IDLE_SECONDS = 15  # a connection with no request for this long is closed (a long poll's wait is not idle)
+TOKEN_HEADER = "X-Preview-Token"
+TRUSTED_SITES = ("same-origin", "none")  # Sec-Fetch-Site of the page's own requests, and of a URL typed by the user
+
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: a page's dozen images, many times over, without a SYN retried
 
     def __init__(self, preview: Preview, port: int = 0):
         self.preview = preview
+        self.idle_seconds: float = IDLE_SECONDS
+        self.token = secrets.token_urlsafe(18)  # written in the page; proves a request comes from it
         try:
             super().__init__(("127.0.0.1", port), Handler)
         except OSError as error:
             raise BuildError(f"cannot listen on 127.0.0.1:{port} ({error.strerror}): pass another --port") from None
         self.url = f"http://127.0.0.1:{self.server_port}/"
         self.hosts = {f"127.0.0.1:{self.server_port}", f"localhost:{self.server_port}"}
+
+    def handle_error(self, request, client_address) -> None:
+        """One short line at most, never a traceback: a browser closing a connection early is normal."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return  # the tab moved on, or the connection sat idle: nothing to fix
+        print(f"preview server: a request failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,8 +83,18 @@ class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"  # keep-alive: a page loads a dozen images
 
+    def setup(self) -> None:
+        self.timeout = self.server.idle_seconds  # read by StreamRequestHandler.setup: idle connections end
+        super().setup()
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass  # the render log is what matters on the console
+
+    def from_own_page(self) -> bool:
+        """The request comes from the preview's page (or the user's address bar), not from another site."""
+        if self.headers.get("Sec-Fetch-Site") in TRUSTED_SITES:
+            return True
+        return hmac.compare_digest(self.headers.get(TOKEN_HEADER, "").encode(), self.server.token.encode())
 
     def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
         self.handle_get(head=True)
@@ -73,10 +105,14 @@ class Handler(BaseHTTPRequestHandler):
     def handle_get(self, head: bool) -> None:
         self.head = head
         host = self.headers.get("Host")
-        if host is not None and host not in self.server.hosts:
+        if host is None:
+            return self.send(HTTPStatus.BAD_REQUEST, b"a request needs a Host header\n")
+        if host not in self.server.hosts:
             return self.send(HTTPStatus.MISDIRECTED_REQUEST, b"this preview answers to 127.0.0.1 only\n")
         preview = self.server.preview
         url = urlsplit(self.path)
+        if not self.path.startswith("/") or not url.path.startswith("/"):
+            return self.send(HTTPStatus.BAD_REQUEST, b"the request target must be a path starting with /\n")
         query = parse_qs(url.query)
         parts = url.path.split("/")[1:]
         if url.path == "/":
@@ -86,11 +122,15 @@ class Handler(BaseHTTPRequestHandler):
             if code and code not in preview.languages():
                 return self.send(HTTPStatus.NOT_FOUND, f"no language {code!r}\n".encode())
             after = query.get("after", [None])[0]
+            if after is not None and not re.fullmatch(r"[0-9]{1,18}", after):
+                return self.send(HTTPStatus.BAD_REQUEST, b"after= takes a revision number (digits 0-9)\n")
+            if not self.from_own_page():
+                return self.send(HTTPStatus.FORBIDDEN, b"only the preview's own page may ask for renders "
+                                                       b"(Sec-Fetch-Site: same-origin, or the page's token)\n")
             if code:
                 # A first request (the page loading, or a measurement) makes the language the focus.
                 preview.want(code, focus=after is None)
-            view = preview.view(code) if after is None else \
-                preview.wait(code, int(after) if after.isdigit() else -1, gone=self.client_gone)
+            view = preview.view(code) if after is None else preview.wait(code, int(after), gone=self.client_gone)
             return self.send_json(preview.status(code, view))
         if parts[0] == "pages" and len(parts) == 4:
             return self.send_page_image(*parts[1:])
@@ -98,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_file(unquote(url.path[len("/files/"):]))
         if len(parts) == 2 and parts[1] == "" and (parts[0] in preview.languages() or parts[0] == "-"):
             code = "" if parts[0] == "-" else parts[0]
-            if code:
+            if code and self.from_own_page():  # a page loaded from elsewhere renders nothing until its own requests
                 preview.want(code, focus=True)
             return self.send_page(code)
         if len(parts) == 1 and parts[0] in preview.languages():
@@ -116,7 +156,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_page(self, code: str) -> None:
         preview = self.server.preview
         settings = preview.settings
-        html = page_template().render(code=code, slug=settings.slug if settings else "brochure", status=preview.status(code))
+        html = page_template().render(code=code, slug=settings.slug if settings else "brochure", status=preview.status(code),
+                                      token=self.server.token)
         self.send(HTTPStatus.OK, html.encode(), "text/html; charset=utf-8")
 
     def send_page_image(self, code: str, generation: str, name: str) -> None:
@@ -206,10 +247,20 @@ def serve(root: Path, port: int = 8000, language: str | None = None) -> int:
 # -- measuring a running server (bench/ and tests) --------------------------------------------------
 
 
+def page_token(url: str) -> str:
+    """The token the preview at `url` writes in its page, which its own requests send back."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        match = re.search(r'<meta name="preview-token" content="([^"]+)">', response.read().decode())
+    if not match:
+        raise BuildError(f"{url}: no preview token in the page")
+    return match[1]
+
+
 def fetch_status(url: str, language: str, after: int | None = None) -> dict:
     """GET /status of the preview at `url` (without `after`, this also makes `language` the focus)."""
     query = f"lang={quote(language)}" + (f"&after={after}" if after is not None else "")
-    with urllib.request.urlopen(f"{url.rstrip('/')}/status?{query}", timeout=LONG_POLL_SECONDS + 10) as response:
+    request = urllib.request.Request(f"{url.rstrip('/')}/status?{query}", headers={TOKEN_HEADER: page_token(url)})
+    with urllib.request.urlopen(request, timeout=LONG_POLL_SECONDS + 10) as response:
         return json.load(response)
 
 

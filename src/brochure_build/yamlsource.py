@@ -5,12 +5,19 @@ keys and expands aliases without limit. Content files are edited by hand, so we 
 tree ourselves: every key path gets its line, duplicates and aliases are errors, and only plain
 scalars, lists and mappings come out.
 
+Bidirectional control characters (U+202A–U+202E, U+2066–U+2069) are refused wherever they are,
+with their line and column: they make a file read differently from what is printed (`gnitov`
+in the YAML, `voting` on the page). A value that needs them says so with the tag `!bidi`
+(`heading: !bidi "…"`), which a reviewer sees in the file.
+
 Whatever the bytes, loading ends in values or in problems, never in another exception: the
 property-based test in tests/test_hostile_input.py feeds it arbitrary documents.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,8 @@ except ImportError:  # PyYAML without libyaml: the pure-Python parser, same even
 MAX_FILE_BYTES = 2 * 1024 * 1024  # content is words: a larger file is a mistake, not a brochure
 MAX_DEPTH = 32  # the deepest content is four levels; PyYAML's composer recurses once per level
 MAX_PROBLEMS = 50  # per file: past this, a file is broken as a whole and more lines only hide the others
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
+BIDI_TAG = "!bidi"  # a value that contains them on purpose
 
 
 @dataclass
@@ -119,13 +128,36 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         return None
     document = YamlDocument(display_path, None)
     found: list[Problem] = []
-    document.data = _Constructor(document, found).construct(node, "", 0)
+    constructor = _Constructor(document, found, text)
+    document.data = constructor.construct(node, "", 0)
+    found += bidi_problems(text, display_path, constructor.scalars_at)
     if len(found) > MAX_PROBLEMS:
         rest = len(found) - MAX_PROBLEMS
         found = found[:MAX_PROBLEMS] + [Problem(display_path, found[MAX_PROBLEMS].line, "",
                                                 f"{rest} more problem{'s' if rest != 1 else ''} in this file not shown")]
     problems += found
     return document
+
+
+def bidi_problems(text: str, display_path: str, scalars: list[tuple[int, int, str, bool]]) -> list[Problem]:
+    """A problem for every bidi control character of `text` outside a value tagged !bidi.
+
+    `scalars`: (start, end, key path, declared) of every value, by character index, in file order."""
+    problems = []
+    for match in BIDI_CONTROLS.finditer(text):
+        where = next((scalar for scalar in scalars if scalar[0] <= match.start() < scalar[1]), None)
+        if where is not None and where[3]:
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        problems.append(Problem(display_path, line, where[2] if where else "", bidi_message(match.group(), f" at column {column}")))
+    return problems
+
+
+def bidi_message(character: str, where: str) -> str:
+    return (f"character U+{ord(character):04X} ({unicodedata.name(character)}){where} changes the order in which the text "
+            f"is shown, so the file reads differently from the page: remove it, or tag the value {BIDI_TAG} "
+            "if it is deliberate")
 
 
 class _AliasNode(yaml.ScalarNode):
@@ -166,14 +198,26 @@ else:  # PyYAML built without libyaml
 class _Constructor:
     """Turns a composed node tree into plain values, recording lines and problems."""
 
-    def __init__(self, document: YamlDocument, problems: list[Problem]):
+    def __init__(self, document: YamlDocument, problems: list[Problem], text: str = ""):
         self.document = document
         self.problems = problems
+        self.text = text  # the file, which the marks index by character
         self.seen: set[int] = set()
         self.scalars = yaml.SafeLoader("")  # only used for its scalar constructors; one per file, so no cache is shared
+        self.scalars_at: list[tuple[int, int, str, bool]] = []  # (start, end, key path, tagged !bidi) of every value
 
     def scalar(self, node: yaml.Node, key_path: str) -> tuple[bool, Any]:
         """(True, value) or (False, None) with a problem: a bad tag or value (`!!int x`, `2020-02-31`)."""
+        declared = node.tag == BIDI_TAG and isinstance(node, yaml.ScalarNode)
+        self.scalars_at.append((node.start_mark.index, node.end_mark.index, key_path, declared))
+        if declared:
+            return True, node.value  # text, as written
+        if isinstance(node.value, str) and node.style == '"':
+            # An escape (\u202E) in a double-quoted value puts the character in without showing it.
+            written = BIDI_CONTROLS.search(node.value)
+            if written and not BIDI_CONTROLS.search(self.text[node.start_mark.index:node.end_mark.index]):
+                self.problems.append(Problem(self.document.display_path, node.start_mark.line + 1, key_path,
+                                             bidi_message(written.group(), " (written as an escape)")))
         try:
             return True, self.scalars.construct_object(node)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as error:
