@@ -106,8 +106,12 @@ class Renderer:
 
     def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None) -> None:
         """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
-        with strict_weasyprint(context, text_lookup), self.subsets.active():
+        from brochure_build import tagging
+
+        with strict_weasyprint(context, text_lookup), self.subsets.active(), tagging.recording() as notes:
             document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=True)
+        if variant == "screen":
+            tagging.repair(target, notes)  # the structure tree as PDF/UA-1 wants it (tagging.py)
 
     def write_preview(self, document, target: Path, context: str, text_lookup: TextLookup | None = None,
                       tolerated: Collection[str] = ()) -> None:
