@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from brochure_build.errors import BuildError
@@ -108,9 +108,10 @@ class Renderer:
         """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
         from brochure_build import tagging
 
-        with strict_weasyprint(context, text_lookup), self.subsets.active(), tagging.recording() as notes:
+        recording = tagging.recording() if variant == "screen" else nullcontext()
+        with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes:
             document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=True)
-        if variant == "screen":
+        if notes is not None:
             tagging.repair(target, notes)  # the structure tree as PDF/UA-1 wants it (tagging.py)
 
     def write_preview(self, document, target: Path, context: str, text_lookup: TextLookup | None = None,

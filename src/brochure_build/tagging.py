@@ -5,7 +5,7 @@ PDF/UA-1 (the rules are in `uarules`): a link annotation per inline box of an `<
 them in `Span`s; running elements (folios) tagged but outside the tree; Figure boxes in CSS px
 from the top; an anonymous box of an element tagged again inside it (`Caption` in `Caption`, a
 paragraph split over two columns as two `P`); no labels; inner `lang` attributes dropped; text
-as drawn (visual glyph order and a few wrong ligature mappings in Arabic, inserted hyphens).
+as drawn (Arabic in visual glyph order, lam-alef ligatures read backwards; inserted hyphens).
 
 Two steps:
 
@@ -440,35 +440,68 @@ def logical_text_of_rtl_spans(tree: Tree) -> None:
 
 
 RTL_LETTERS = [(0x0590, 0x08FF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF)]
-CMAP_ENTRY = re.compile(rb"(<[0-9a-fA-F]{4}>\s*)<((?:[0-9a-fA-F]{4}){2,})>")
+CMAP_ENTRY = re.compile(rb"<([0-9a-fA-F]{4})>\s*<((?:[0-9a-fA-F]{4}){2,})>")  # a bfchar entry: code, letters
 
 
 def is_rtl_letter(char: str) -> bool:
     return any(low <= ord(char) <= high for low, high in RTL_LETTERS)
 
 
-def fix_ligature_mappings(pdf: pikepdf.Pdf) -> None:
-    """A ligature glyph of right-to-left letters (lam-alef) maps to its letters in visual
-    order, like the glyph run it sits in: text extraction reverses the run to logical order,
-    letters of a ligature included ("الإنسان", not "اإلنسان")."""
-    seen = set()
-    for page in pdf.pages:
-        for font in page.obj.get("/Resources", {}).get("/Font", {}).values():
-            cmap = font.get("/ToUnicode")
-            if cmap is None or cmap.objgen in seen:
+def rtl_ligatures(font) -> dict[bytes, str]:
+    """Character code → letters, for the glyphs of `font` that stand for two or more
+    right-to-left letters (lam-alef), from its ToUnicode map."""
+    cmap = font.get("/ToUnicode") if isinstance(font, pikepdf.Dictionary) else None
+    if cmap is None:
+        return {}
+    ligatures = {}
+    for code, letters in CMAP_ENTRY.findall(cmap.read_bytes()):
+        text = bytes.fromhex(letters.decode()).decode("utf-16-be", "replace")
+        if len(text) > 1 and all(is_rtl_letter(char) for char in text):
+            ligatures[bytes.fromhex(code.decode())] = text
+    return ligatures
+
+
+def split_ligatures(operands, operator, ligatures: dict[bytes, str]) -> list | None:
+    """The show-text instruction with each right-to-left ligature glyph shown on its own, in a
+    marked-content sequence whose /ActualText gives its letters (in logical order, as its
+    ToUnicode entry). Text extraction reverses a right-to-left run of glyphs letter by letter,
+    the letters a ligature glyph maps to included ("اإلنسان" for "الإنسان", pdfium); /ActualText
+    is kept whole. None when the instruction shows no such glyph."""
+    items = list(operands[0]) if str(operator) == "TJ" else [operands[0]]
+    if not any(isinstance(item, pikepdf.String) and any(bytes(item)[i:i + 2] in ligatures for i in range(0, len(bytes(item)), 2))
+               for item in items):
+        return None
+    instructions: list = []
+    pending: list = []
+
+    def flush() -> None:
+        if pending:
+            instructions.append(([pikepdf.Array(pending)], pikepdf.Operator("TJ")))
+            pending.clear()
+
+    for item in items:
+        if not isinstance(item, pikepdf.String):
+            pending.append(item)
+            continue
+        data = bytes(item)
+        run = b""
+        for i in range(0, len(data), 2):
+            code = data[i:i + 2]
+            if code not in ligatures:
+                run += code
                 continue
-            seen.add(cmap.objgen)
-            data = cmap.read_bytes()
-
-            def reverse(match: re.Match) -> bytes:
-                text = bytes.fromhex(match[2].decode()).decode("utf-16-be")
-                if len(text) > 1 and all(is_rtl_letter(char) for char in text):
-                    return match[1] + b"<" + text[::-1].encode("utf-16-be").hex().encode() + b">"
-                return match[0]
-
-            fixed = CMAP_ENTRY.sub(reverse, data)
-            if fixed != data:
-                cmap.write(fixed)
+            if run:
+                pending.append(pikepdf.String(run))
+                run = b""
+            flush()
+            actual = pikepdf.Dictionary(ActualText=pikepdf.String(ligatures[code]))
+            instructions.append(([pikepdf.Name.Span, actual], pikepdf.Operator("BDC")))
+            instructions.append(([pikepdf.Array([pikepdf.String(code)])], pikepdf.Operator("TJ")))
+            instructions.append(([], pikepdf.Operator("EMC")))
+        if run:
+            pending.append(pikepdf.String(run))
+    flush()
+    return instructions
 
 
 def rewrite_content(tree: Tree, tagged: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, float, float, float]]:
@@ -481,9 +514,18 @@ def rewrite_content(tree: Tree, tagged: set[tuple[int, int]]) -> dict[tuple[int,
         ctm: tuple[float, ...] = (1, 0, 0, 1, 0, 0)
         saved: list[tuple[float, ...]] = []
         marks: list[int | None] = []
-        xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+        resources = page.obj.get("/Resources", {})
+        xobjects = resources.get("/XObject", {})
+        fonts = {str(name): rtl_ligatures(font) for name, font in resources.get("/Font", {}).items()}
+        ligatures: dict[bytes, str] = {}
         for operands, operator in pikepdf.parse_content_stream(page):
             name = str(operator)
+            if name == "Tf":
+                ligatures = fonts.get(str(operands[0]), {})
+            elif name in ("TJ", "Tj") and ligatures and (split := split_ligatures(operands, operator, ligatures)):
+                instructions.extend(split)
+                changed = True
+                continue
             if name == "q":
                 saved.append(ctm)
             elif name == "Q":
@@ -548,7 +590,6 @@ def repair(path: Path, notes: Notes) -> None:
         drawn = rewrite_content(tree, tagged)
         figure_boxes(tree, drawn)
         logical_text_of_rtl_spans(tree)
-        fix_ligature_mappings(pdf)
         add_srgb_output_intent(pdf)
         pdf.remove_unreferenced_resources()
         pdf.save(path, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve,

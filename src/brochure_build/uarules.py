@@ -347,13 +347,29 @@ def check_paragraphs(reading: Reading) -> Iterator[str]:
     for first, second in zip(paragraphs, paragraphs[1:], strict=False):
         if reading.parents.get(first.objgen) is None:
             continue
-        keys = list(reading.marked_content(first))
-        if not keys:
-            continue
-        last = mark_text(reading, *keys[-1]).rstrip()
+        last = last_text(reading, first).rstrip()
         if last and last[-1] not in SENTENCE_END and (last[-1].isalpha() or last[-1] in "\u2010\u00ad-"):
             yield (f"{SPLIT_PARAGRAPH.label}: page {reading.page_of(first)}: P {ref(first)} ends mid-sentence "
                    f"({last[-20:]!r}) and P {ref(second)} goes on: one paragraph tagged as two")
+
+
+def last_text(reading: Reading, element) -> str:
+    """The text an element ends with: the /ActualText of its last element that has text (the
+    logical text of a right-to-left line), or its last marked content's text."""
+    if "/ActualText" in element:
+        return str(element.ActualText)
+    page = reading.page_of(element)
+    for kid in reversed(kids_of(element)):
+        if is_element(kid):
+            text = last_text(reading, kid)
+        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+            text = mark_text(reading, reading.page_number[kid.Pg.objgen], int(kid.MCID))
+        else:
+            mcid = mcid_kid(kid)
+            text = mark_text(reading, page, mcid) if mcid is not None and page is not None else ""
+        if text.strip():
+            return text
+    return ""
 
 
 def check_hyphens(reading: Reading) -> Iterator[str]:
