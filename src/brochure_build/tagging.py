@@ -33,6 +33,7 @@ from pathlib import Path
 import pikepdf
 
 from brochure_build.pdfinspect import multiply
+from brochure_build.uarules import overlap
 
 NOTED_ATTRIBUTES = ("lang", "data-pdf-tag", "data-pdf-order")
 HEADINGS = {f"/H{n}" for n in range(1, 7)} | {"/H"}
@@ -298,25 +299,30 @@ def place_labels(tree: Tree) -> None:
 
 
 def repair_links(tree: Tree) -> None:
-    """One annotation per `<a>` (the one over its whole box), the direct kid of its `Link`
-    element, described by the heading it leads to (ISO 14289-1 7.18.5, Matterhorn 28-011, 28-012)."""
+    """The annotations of an `<a>` that overlap a larger one of it go (WeasyPrint makes one per
+    inline box: four over one divider row); those left (the whole box, or one per line of a
+    link that wraps) are the direct kids of its `Link` element, described by the heading the
+    link leads to (ISO 14289-1 7.18.5, Matterhorn 28-011, 28-012)."""
     destinations = named_destinations(tree.pdf)
     for link in [element for element in tree.walk() if element.S == "/Link"]:
         references = []
         collect_object_references(link, references)
         if not references:
             continue
-        kept, kept_parent = max(references, key=lambda item: rect_area(item[0].Obj))
-        for reference, parent in references:
+        kept: list = []
+        for reference, parent in sorted(references, key=lambda item: -rect_area(item[0].Obj)):
             set_kids(parent, [kid for kid in kids_of(parent) if not (isinstance(kid, pikepdf.Dictionary) and kid.objgen == reference.objgen
                                                                     and kid.get("/Type") == "/OBJR")])
-            if reference.objgen != kept.objgen:
+            if any(overlap(other.Obj.Rect, reference.Obj.Rect) for other in kept):
                 remove_annotation(tree.pdf, reference.Obj)
-        set_kids(link, [kept] + kids_of(link))
-        annotation = kept.Obj
-        description = link_description(tree, annotation, destinations) or tree.text(link, {"/Lbl"})
-        if description:
-            annotation.Contents = pikepdf.String(description)
+            else:
+                kept.append(reference)
+        kept.sort(key=lambda reference: [item[0].objgen for item in references].index(reference.objgen))
+        set_kids(link, kept + kids_of(link))
+        description = link_description(tree, kept[0].Obj, destinations) or tree.text(link, {"/Lbl"})
+        for reference in kept:
+            if description:
+                reference.Obj.Contents = pikepdf.String(description)
 
 
 def collect_object_references(element, found: list) -> None:

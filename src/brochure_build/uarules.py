@@ -204,12 +204,13 @@ def check_links(reading: Reading) -> Iterator[str]:
                        "one annotation per link, or a screen reader announces it twice")
 
 
-def overlap(a, b) -> bool:
+def overlap(a, b, tolerance: float = 0.5) -> bool:
+    """Whether two PDF rectangles (corners in any order) share more than a `tolerance` margin."""
     ax1, ax2 = sorted((float(a[0]), float(a[2])))
     ay1, ay2 = sorted((float(a[1]), float(a[3])))
     bx1, bx2 = sorted((float(b[0]), float(b[2])))
     by1, by2 = sorted((float(b[1]), float(b[3])))
-    return ax1 < bx2 and bx1 < ax2 and ay1 < by2 and by1 < ay2
+    return min(ax2, bx2) - max(ax1, bx1) > tolerance and min(ay2, by2) - max(ay1, by1) > tolerance
 
 
 def check_tree_reach(reading: Reading) -> Iterator[str]:
