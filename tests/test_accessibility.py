@@ -287,3 +287,17 @@ def test_preflight_fails_a_screen_file_with_a_defect_naming_the_rule_page_and_ob
     assert result.status == "fail"
     assert any(m.startswith("screen: ISO 14289-1 7.18.5-1 / Matterhorn 28-011: page 6: link annotation ")
                and m.endswith(" 0 R is a child of Span, not Link") for m in result.messages), result.messages
+
+
+def test_a_credit_language_that_is_not_a_language_tag_is_a_content_error(project):
+    from brochure_build.content import load_content
+    from brochure_build.errors import ContentError
+
+    settings = project / "brochure/brochure.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("credit_lang: lb", "credit_lang: Lëtzebuergesch"), encoding="utf-8")
+    line = next(n for n, text in enumerate(settings.read_text(encoding="utf-8").splitlines(), 1) if "credit_lang" in text and "{" in text)
+    with pytest.raises(ContentError) as caught:
+        load_content(project)
+    assert [str(p) for p in caught.value.problems] == [
+        f"brochure/brochure.yaml:{line}: figures.pride-parliament.credit_lang: expected a language tag such as lb or de-CH, "
+        "found 'Lëtzebuergesch'"]

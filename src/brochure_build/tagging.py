@@ -214,7 +214,7 @@ def flatten_anonymous(tree: Tree, element) -> None:
         if is_element(kid):
             flatten_anonymous(tree, kid)
             if element.S != "/LI" and tree.same_origin(kid, element):
-                kids.extend(kids_of(kid))
+                kids.extend(as_references(tree, kid, element))
                 continue
             if not kids_of(kid):
                 continue
