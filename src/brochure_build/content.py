@@ -33,6 +33,7 @@ PAGE_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "LETTER": (215.9, 279.
 UNITS_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
 PAGE_KINDS = ("cover", "section", "opener", "priority", "closing", "back-cover")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+LANGUAGE_TAG = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")  # BCP 47, as <html lang> takes it
 
 # Words each page kind needs from a language's text file, under sections.<id>.
 # Values: "str" (non-empty text) or "list" (non-empty list of texts).
@@ -181,7 +182,7 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     figs = check.mapping(data.get("figures", {}), "figures", keys_of(data.get("figures")), [])
     for figure_id, spec in figs.items():
         path = child_path("figures", figure_id)
-        spec = check.mapping(spec, path, ["file", "width", "height"], ["file", "width", "height"])
+        spec = check.mapping(spec, path, ["file", "width", "height", "credit_lang"], ["file", "width", "height"])
         dims = []
         for dim in ("width", "height"):
             length = parse_length_mm(spec.get(dim, "1mm"))
@@ -193,8 +194,12 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
             refusal = path_refusal(file)
             if refusal:
                 check.report(child_path(path, "file"), f"{file}: {refusal}; photos are files under assets/, such as photos/cover.jpg")
+        credit_lang = spec.get("credit_lang", "")
+        if not isinstance(credit_lang, str) or (credit_lang and not LANGUAGE_TAG.fullmatch(credit_lang)):
+            check.report(child_path(path, "credit_lang"), f"expected a language tag such as lb or de-CH, found {credit_lang!r}")
+            credit_lang = ""
         line = document.line(child_path(path, "file"))
-        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line)
+        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line, credit_lang)
 
     sections = []
     raw_sections = data.get("sections", [])

@@ -23,6 +23,7 @@ class FigureSpec:
     width_mm: float
     height_mm: float
     line: int = field(default=0, compare=False)  # of `file` in brochure/brochure.yaml, for messages
+    credit_lang: str = ""  # language of the credit's name when it is not the edition's (a tag: lb)
 
     def pixels_at(self, ppi: int) -> tuple[int, int]:
         """Pixel size that gives `ppi` at the placed size."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from struct import error as struct_error
 
@@ -131,8 +131,13 @@ class Renderer:
 
     def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None) -> None:
         """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
-        with strict_weasyprint(context, text_lookup), self.subsets.active():
+        from brochure_build import tagging
+
+        recording = tagging.recording() if variant == "screen" else nullcontext()
+        with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes:
             document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=True)
+        if notes is not None:
+            tagging.repair(target, notes)  # the structure tree as PDF/UA-1 wants it (tagging.py)
 
     def write_preview(self, document, target: Path, context: str, text_lookup: TextLookup | None = None,
                       tolerated: Collection[str] = ()) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from brochure_build import content
+from brochure_build import content, uarules
 from brochure_build.build import BUILD_DIR, layout_report_path, output_name
 from brochure_build.errors import Problem
 from brochure_build.fonts import MANIFEST
@@ -325,6 +325,30 @@ def check_accessibility(edition: Edition | None, path: Path, reader: PdfReader, 
         result.fail("screen: no bookmarks")
     if not re.search(rb"pdfuaid:part", root["/Metadata"].get_object().get_data() if "/Metadata" in root else b""):
         result.fail("screen: the XMP metadata does not declare PDF/UA")
+    html = path.with_suffix(".html")
+    rtl_words = uarules.rtl_words_of_html(html.read_text(encoding="utf-8")) \
+        if edition is not None and edition.language.direction == "rtl" and html.is_file() else None
+    for message in summarised(uarules.check(path, rtl_words)):
+        result.fail(f"screen: {message}")
     size = path.stat().st_size
     if size >= SCREEN_MAX_BYTES:
         result.fail(f"screen: {size / 1e6:.2f} MB, the web file must stay under {SCREEN_MAX_BYTES / 1e6:.0f} MB")
+
+
+RULE_MESSAGES_SHOWN = 3
+
+
+def summarised(messages: list[str]) -> list[str]:
+    """The first few messages of each rule, then how many more: a defect in a template repeats
+    on every page, and the first ones say where to look."""
+    shown: list[str] = []
+    counts: dict[str, int] = {}
+    for message in messages:
+        rule = message.split(": ", 1)[0]
+        counts[rule] = counts.get(rule, 0) + 1
+        if counts[rule] <= RULE_MESSAGES_SHOWN:
+            shown.append(message)
+    for rule, count in counts.items():
+        if count > RULE_MESSAGES_SHOWN:
+            shown.append(f"{rule}: {count - RULE_MESSAGES_SHOWN} more like the above")
+    return shown
