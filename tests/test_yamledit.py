@@ -65,3 +65,10 @@ def test_what_cannot_be_done_in_place_is_refused(changes, message):
     with pytest.raises(EditError) as caught:
         apply_changes(TEXT, changes)
     assert str(caught.value) == message
+
+
+def test_a_key_that_ends_in_a_bracket_is_not_a_list_item():
+    """Found by the property-based test: a typo such as `].` makes a mapping key ending in ']'."""
+    from brochure_build.yamlsource import parent_path
+
+    assert [parent_path(key) for key in ("sections.]", "a.b[3]", "a[1][2]", "a.b")] == ["sections", "a.b", "a[1]", "a"]

@@ -10,6 +10,7 @@ what was meant before anything is written.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -65,8 +66,9 @@ def scalar(value: str, flow: bool, style: str | None = None) -> str:
 
 def _split_key(key: str) -> str | int:
     """The last step of a key path: a mapping key or a list index."""
-    if key.endswith("]"):
-        return int(key[key.rindex("[") + 1: -1])
+    index = re.search(r"\[(\d+)\]$", key)
+    if index:
+        return int(index[1])
     return key.rpartition(".")[2]
 
 

@@ -37,6 +37,7 @@ try:
 except ImportError:  # PyYAML without libyaml: the pure-Python parser, same events
     CParser = None
 
+_LIST_INDEX = re.compile(r"\[\d+\]$")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # content is words: a larger file is a mistake, not a brochure
 MAX_DEPTH = 32  # the deepest content is four levels; PyYAML's composer recurses once per level
 MAX_PROBLEMS = 50  # per file: past this, a file is broken as a whole and more lines only hide the others
@@ -65,8 +66,9 @@ class YamlDocument:
 
 
 def parent_path(key_path: str) -> str:
-    if key_path.endswith("]"):
-        return key_path[: key_path.rindex("[")]
+    index = _LIST_INDEX.search(key_path)
+    if index:  # a list item; a mapping key may itself end in "]" (a typo such as `].`), which is not one
+        return key_path[: index.start()]
     return key_path.rpartition(".")[0]
 
 
