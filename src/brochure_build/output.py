@@ -209,6 +209,7 @@ def take_over(lock_path: Path, stale, pid: int):
         handle, name = tempfile.mkstemp(dir=lock_path.parent, prefix=f"{LOCK_NAME}.", suffix=TEMPORARY_SUFFIX)
         fresh = os.fdopen(handle, "a+")
         fcntl.flock(fresh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows this file yet
+        os.chmod(name, 0o644)  # as open() makes it: readable by whoever else builds the project
         os.replace(name, lock_path)
     except OSError as error:
         raise OutputError(describe_os_error(lock_path, error)) from error
