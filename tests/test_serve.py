@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import re
 import shutil
 import signal
@@ -32,6 +33,7 @@ from helpers import normalize
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")  # all the browser gets of ours
 WAIT = 120  # seconds: a render takes 1–5 s, more while other work shares the machine
 
 
@@ -125,11 +127,16 @@ def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     profile = tempfile.mkdtemp(dir=tmp_path)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+    # Flags a container needs: no setuid sandbox, and shared memory in /tmp (/dev/shm is 64 MB in
+    # Docker, and a renderer that runs out of it crashes).
+    for flag in ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,1000"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    # A clean environment: whatever a test or the library left in this process's (a font
+    # configuration, a proxy) is not the browser's business.
+    environment = {name: os.environ[name] for name in CHROMIUM_ENVIRONMENT if name in os.environ} | {"HOME": profile}
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=environment), options=options)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)

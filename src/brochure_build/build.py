@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from brochure_build import content, fonts, fontsubsets
+from brochure_build import content, fontsubsets, workers
 from brochure_build.budgets import measure_blocks, text_blocks
 from brochure_build.errors import BuildError
 from brochure_build.images import load_output_profile, prepare_images
@@ -25,6 +25,7 @@ from brochure_build.inputs import check_inputs
 from brochure_build.layoutcheck import copy_fit, plan_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
+from brochure_build.pdf import LazyRenderer, TextLookup
 from brochure_build.pdfcheck import fallback_problems
 from brochure_build.postprocess import finish
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
@@ -66,7 +67,6 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     load_output_profile(root, settings)
     prepare_build_dir(root / BUILD_DIR, [edition.language.code for edition in editions])
     with build_lock(root / BUILD_DIR):
-        fonts.isolate_fontconfig(root, root / BUILD_DIR / ".cache")
         return build_editions(root, settings, editions, force, report, jobs)
 
 
@@ -91,26 +91,29 @@ def build_editions(root: Path, settings: Settings, editions: list[Edition], forc
         prepare_images(root, settings, variant, list(settings.figures.values()))
 
     failures: list[str] = []
-    workers = min(jobs or os.cpu_count() or 1, len(pending))
-    if workers <= 1:
-        renderer = None
-        for edition, inputs in pending:
-            # One edition's failure does not stop the others: production sees every problem at once.
-            try:
-                results, renderer = build_edition(root, edition, inputs, renderer, force, report)
-            except BuildError as error:
-                failures.append(str(error))
-                continue
-            built.extend(results)
+    processes = min(jobs or os.cpu_count() or 1, len(pending))
+    if processes <= 1:
+        renderer = LazyRenderer(root)
+        try:
+            for edition, inputs in pending:
+                # One edition's failure does not stop the others: production sees every problem at once.
+                try:
+                    built.extend(build_edition(root, edition, inputs, renderer, force, report))
+                except BuildError as error:
+                    failures.append(str(error))
+        finally:
+            renderer.close()  # WeasyPrint's font folder in the temporary directory, on every way out
     else:
-        context = multiprocessing.get_context("fork")  # workers inherit the isolated fontconfig and loaded content
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        context = multiprocessing.get_context("fork")  # workers inherit the loaded content
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=workers.start,
+                                 initargs=(root, os.getpid())) as pool:
             futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force) for edition, inputs in pending]
             try:
                 outcomes = [future.result() for future in futures]
             except KeyboardInterrupt:
                 # The signal reached this process only: stop the workers too. Each removes its
-                # temporary files as it stops (atomic_path), so the last good PDFs stay.
+                # temporary files and its font folder as it stops (workers.py), so the last good
+                # PDFs stay and nothing is left in the temporary directory.
                 for process in multiprocessing.active_children():  # the pool's workers: this process starts no others
                     process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -133,28 +136,20 @@ def variant_path(root: Path, edition: Edition, variant: str) -> Path:
     return root / BUILD_DIR / code / output_name(edition.settings, code, variant, "pdf")
 
 
-# The warm renderer of a worker process, kept across the editions the worker is given.
-_worker_renderer = None
-
-
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
-    """build_edition in a worker process; a failure comes back as its message (picklable)."""
-    global _worker_renderer
-    try:
-        results, _worker_renderer = build_edition(root, edition, inputs, _worker_renderer, force)
-    except BuildError as error:
-        return str(error)
-    return results
+    """build_edition in a worker process (workers.py), with its warm renderer; a failure comes
+    back as its message (picklable)."""
+    with workers.job() as renderer:
+        try:
+            return build_edition(root, edition, inputs, renderer, force)
+        except BuildError as error:
+            return str(error)
 
 
-def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bool,
-                  report: Callable[[BuiltFile], None] = lambda built: None) -> tuple[list[BuiltFile], object]:
-    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed),
-    calling `report` as each is done.
-
-    Returns what was built and the warm renderer, created on first need and reused after."""
-    from brochure_build.pdf import Renderer, TextLookup
-
+def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRenderer, force: bool,
+                  report: Callable[[BuiltFile], None] = lambda built: None) -> list[BuiltFile]:
+    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed) with
+    the process's warm `renderer`, calling `report` as each is done."""
     settings = edition.settings
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
@@ -176,10 +171,9 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
             with atomic_path(pdf_path) as temporary:
                 pages = impose(print_pdf, temporary, edition)
         else:
-            renderer = renderer or Renderer(root)
             html_path = out_dir / output_name(settings, code, variant, "html")
             html = render_html(environment, edition, variant, root, out_dir, prepare_images(root, settings, variant, figures))
-            document = renderer.render(html, html_path, context, lookup)
+            document = renderer.get().render(html, html_path, context, lookup)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))
@@ -189,7 +183,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
                 raise BuildError("\n".join(problems))
             pages = len(document.pages)
             with atomic_path(pdf_path) as temporary:
-                renderer.write(document, temporary, variant, context, lookup)
+                renderer.get().write(document, temporary, variant, context, lookup)
                 problems = fallback_problems(temporary, edition.language.fonts, context)
                 if problems:
                     raise BuildError("\n".join(problems))
@@ -198,4 +192,4 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])
-    return built, renderer
+    return built

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from brochure_build.errors import ContentError, Problem
@@ -12,6 +14,7 @@ from brochure_build.output import write_text_atomic
 from brochure_build.yamlsource import child_path, load_yaml
 
 MANIFEST = "fonts/manifest.yaml"
+CACHE_DIR = "build/.cache"  # where the configuration with no fonts is kept
 
 
 def font_problems(root: Path) -> list[Problem]:
@@ -54,14 +57,8 @@ def verify_fonts(root: Path) -> None:
         raise ContentError(problems)
 
 
-def isolate_fontconfig(root: Path, cache_dir: Path) -> None:
-    """Point fontconfig at a configuration that knows no font at all; must run before Pango starts.
-
-    WeasyPrint still loads every @font-face of layouts/css/fonts.css. What fontconfig would add is
-    fallback: a character missing from a language's stack drawn silently with some other font
-    (the machine's, or a project font meant for another script). With no fonts to fall back on,
-    such a character becomes a .notdef glyph, which the build reports as an error.
-    """
+def fontconfig_file(cache_dir: Path) -> Path:
+    """The fontconfig configuration that knows no font at all, written to `cache_dir` when missing or changed."""
     conf = cache_dir / "fonts.conf"
     text = (
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
@@ -70,4 +67,30 @@ def isolate_fontconfig(root: Path, cache_dir: Path) -> None:
     )
     if not conf.is_file() or conf.read_text() != text:
         write_text_atomic(conf, text)
-    os.environ["FONTCONFIG_FILE"] = str(conf.resolve())
+    return conf.resolve()
+
+
+@contextmanager
+def isolated_fontconfig(cache_dir: Path) -> Iterator[None]:
+    """Within the block, fontconfig loads a configuration that knows no font at all.
+
+    WeasyPrint still loads every @font-face of layouts/css/fonts.css. What fontconfig would add is
+    fallback: a character missing from a language's stack drawn silently with some other font
+    (the machine's, or a project font meant for another script). With no fonts to fall back on,
+    such a character becomes a .notdef glyph, which the build reports as an error.
+
+    fontconfig reads FONTCONFIG_FILE when a configuration is loaded (WeasyPrint's FontConfiguration
+    loads its own when created), so the variable is set for the block only and restored after:
+    a program that calls the library, and whatever it starts later (a browser, a test's
+    Chromium), keeps the machine's fonts.
+    """
+    conf = fontconfig_file(cache_dir)
+    previous = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(conf)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FONTCONFIG_FILE", None)
+        else:
+            os.environ["FONTCONFIG_FILE"] = previous

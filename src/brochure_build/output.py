@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,34 +118,142 @@ def prepare_build_dir(build_dir: Path, subfolders: list[str]) -> None:
 def build_lock(build_dir: Path) -> Iterator[None]:
     """One build of a project at a time: a second one waits, saying so, for build/.lock.
 
-    flock is released by the kernel when the process ends, however it ends, so a killed build
-    never leaves a stale lock. Once the lock is held, temporary files of a build that was killed
-    outright (SIGKILL, power loss) are removed: no other build can be writing them.
+    flock is released by the kernel when the last descriptor of the lock ends, however its process
+    ends; forked workers let go of their copy at once (release_inherited_locks). A lock still held
+    although the pid written in it no longer runs (processes that outlived a build killed outright)
+    is taken over, with a message. Once the lock is held, temporary files of a build that was
+    killed outright (SIGKILL, power loss) are removed: no other build can be writing them.
     """
     lock_path = build_dir / LOCK_NAME
-    try:
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole build
-    except OSError as error:
-        raise OutputError(describe_os_error(lock_path, error)) from error
+    handle = acquire_lock(lock_path)
     with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            pid = handle.read().strip()
-            holder = f"pid {pid}" if pid.isdigit() else "another process"
-            print(f"Waiting for another build of this project to finish ({build_dir.name}/{LOCK_NAME} is held by "
-                  f"{holder})...", file=sys.stderr, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
+        _held_locks.add(handle.fileno())
         remove_stale_temporaries(build_dir)
         try:
             yield
         finally:
+            _held_locks.discard(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Descriptors of the build locks this process holds: a forked child must not keep them.
+_held_locks: set[int] = set()
+LOCK_POLL_SECONDS = 0.2
+
+
+def release_inherited_locks() -> None:
+    """In a forked child: let go of the parent's build locks, so that the lock ends with the parent
+    even if this process outlives it. The descriptor is pointed at /dev/null rather than closed, so
+    the number stays taken and the parent's file object in this copy of its memory never closes
+    another file."""
+    if not _held_locks:
+        return
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        for descriptor in _held_locks:
+            os.dup2(null, descriptor, inheritable=False)
+    finally:
+        os.close(null)
+    _held_locks.clear()
+
+
+def open_lock(lock_path: Path):
+    try:
+        return open(lock_path, "a+")  # noqa: SIM115 - held for the whole build
+    except OSError as error:
+        raise OutputError(describe_os_error(lock_path, error)) from error
+
+
+def acquire_lock(lock_path: Path):
+    """The lock file at `lock_path`, open and locked by this process; waits while a running build holds it."""
+    handle = open_lock(lock_path)
+    said = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = lock_holder(handle)
+            if pid is not None and not is_running(pid):
+                taken = take_over(lock_path, handle, pid)
+                if taken is not None:
+                    handle.close()
+                    return taken
+                handle.close()  # another build took it over first: wait for that one
+                handle = open_lock(lock_path)
+                continue
+            if not said:
+                print(f"Waiting for another build of this project to finish ({shown_path(lock_path)} is held by "
+                      f"{f'pid {pid}' if pid is not None else 'another process'})...", file=sys.stderr, flush=True)
+                said = True
+            time.sleep(LOCK_POLL_SECONDS)
+            continue
+        if same_file(handle, lock_path):
+            return handle
+        handle.close()  # taken over while we waited: the lock is now the file at lock_path
+        handle = open_lock(lock_path)
+
+
+def take_over(lock_path: Path, stale, pid: int):
+    """Replace the lock file `stale`, held although its pid no longer runs, with a new one locked
+    by this process; None if another build changed it first. Builds take over one at a time (a
+    lock on the folder), each checking again under it, so two never both win."""
+    folder = os.open(lock_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        if not same_file(stale, lock_path) or lock_holder(stale) != pid:
+            return None
+        handle, name = tempfile.mkstemp(dir=lock_path.parent, prefix=f"{LOCK_NAME}.", suffix=TEMPORARY_SUFFIX)
+        fresh = os.fdopen(handle, "a+")
+        fcntl.flock(fresh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows this file yet
+        os.chmod(name, 0o644)  # as open() makes it: readable by whoever else builds the project
+        os.replace(name, lock_path)
+    except OSError as error:
+        raise OutputError(describe_os_error(lock_path, error)) from error
+    finally:
+        os.close(folder)  # and with it the folder's lock
+    print(f"{shown_path(lock_path)} was held by pid {pid}, which is no longer running (processes it started "
+          "still hold the lock): taking it over", file=sys.stderr, flush=True)
+    return fresh
+
+
+def lock_holder(handle) -> int | None:
+    """The pid written in a lock file, or None."""
+    handle.seek(0)
+    text = handle.read().strip()
+    return int(text) if text.isdigit() else None
+
+
+def is_running(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, ended but not yet reaped, does not)."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except FileNotFoundError:
+            return False
+        except OSError:
+            pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def same_file(handle, path: Path) -> bool:
+    """Whether the open `handle` is the file now at `path`."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle.fileno())
+    return (stat.st_dev, stat.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def remove_stale_temporaries(build_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -108,17 +109,30 @@ class Renderer:
     def __init__(self, root: Path):
         import warnings
 
-        # fontconfig knows no fonts on purpose (see fonts.isolate_fontconfig): only @font-face.
-        warnings.filterwarnings("ignore", "No fonts configured in FontConfig")
-        import weasyprint  # imported here: fontconfig must be isolated before Pango starts
-        from weasyprint.text.fonts import FontConfiguration
-
         from brochure_build.fetcher import ProjectFetcher
+        from brochure_build.fonts import CACHE_DIR as FONTCONFIG_CACHE_DIR
+        from brochure_build.fonts import isolated_fontconfig
 
+        # fontconfig knows no fonts on purpose (see fonts.isolated_fontconfig): only @font-face.
+        warnings.filterwarnings("ignore", "No fonts configured in FontConfig")
+        with isolated_fontconfig(root / FONTCONFIG_CACHE_DIR):
+            import weasyprint  # its import loads a configuration too, to check it
+            from weasyprint.text.fonts import FontConfiguration
+
+            self.font_config = FontConfiguration()  # loads the configuration it lays out with
         self.weasyprint = weasyprint
-        self.font_config = FontConfiguration()
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
+
+    def close(self) -> None:
+        """Remove the fonts WeasyPrint wrote out for fontconfig (a `weasyprint-*` folder in the
+        temporary directory, about 84 MB). WeasyPrint 70 removes it only when the font
+        configuration is garbage-collected, which never happens in a process that ends through
+        os._exit (a pool worker) or a signal. The renderer is not used after this."""
+        folder = getattr(self.font_config, "_folder", None)
+        self.font_config._folder = None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def render(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None):
         """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document."""
@@ -145,3 +159,22 @@ class Renderer:
         to write: CJK 0.16 s against 0.23 s)."""
         with strict_weasyprint(context, text_lookup, tolerated), self.subsets.active():
             document.write_pdf(target, uncompressed_pdf=True)
+
+
+class LazyRenderer:
+    """A process's warm renderer, created on first need (an edition whose files are all up to date
+    needs none) and reused after; its owner closes it on every way out."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.renderer: Renderer | None = None
+
+    def get(self) -> Renderer:
+        if self.renderer is None:
+            self.renderer = Renderer(self.root)
+        return self.renderer
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from brochure_build import content, fonts, linebreaks, previewparts
+from brochure_build import content, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.inputs import InputMemo, check_inputs
 from brochure_build.model import Edition, Settings
@@ -279,6 +279,15 @@ class Preview:
         if self.thread:
             self.thread.join(timeout=30)
         self.helper.stop()
+        if self.thread is None or not self.thread.is_alive():  # else the process is ending anyway
+            self.close_renderer()
+
+    def close_renderer(self) -> None:
+        """Let go of the warm renderer, removing the fonts WeasyPrint wrote to the temporary directory."""
+        if self.renderer is not None:
+            self.renderer.close()
+        self.renderer = None
+        self.linebreaks = None
 
     def run(self) -> None:
         gc.set_threshold(GC_THRESHOLD, 10, 10)
@@ -349,8 +358,7 @@ class Preview:
         _, editions = check_inputs(self.root, [code], self.inputs)
         if not self.fonts_checked:
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
-            fonts.isolate_fontconfig(self.root, self.root / "build" / ".cache")  # in case build/ was cleaned
-            self.renderer = None
+            self.close_renderer()
             self.helper.stop()  # its font configuration too; started again on the next split render
             self.fonts_checked = True
         return editions[0]

@@ -268,23 +268,36 @@ class Helper:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()  # SIGTERM: it removes its fonts from the temporary directory first
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.connection.close()
         self.process = self.connection = None
 
 
 def helper_main() -> None:
     """The helper process (argv: socket fd, project root): a warm renderer of its own answering
-    part jobs until told to stop or the server's end of the socket closes."""
+    part jobs until told to stop or the server's end of the socket closes. However it ends (told
+    to, the server gone, SIGTERM), it removes the fonts WeasyPrint wrote to the temporary directory."""
     from brochure_build.linebreaks import LineBreaks
     from brochure_build.pdf import Renderer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds through the finally below
     gc.set_threshold(GC_THRESHOLD, 10, 10)
     connection = Connection(int(sys.argv[1]))
-    renderer = Renderer(Path(sys.argv[2]))  # FONTCONFIG_FILE came with the environment (fonts.isolate_fontconfig)
-    memo = LineBreaks(renderer.font_config)
+    renderer = Renderer(Path(sys.argv[2]))
+    try:
+        serve_parts(connection, renderer, LineBreaks(renderer.font_config))
+    finally:
+        renderer.close()
+
+
+def serve_parts(connection: Connection, renderer, memo) -> None:
+    """Answer part jobs until a None job, or until the server's end of the socket closes."""
     warm = False
     while True:
         try:
@@ -293,7 +306,10 @@ def helper_main() -> None:
             return
         if job is None:
             return
-        connection.send(render_part(renderer, memo, job))
+        try:
+            connection.send(render_part(renderer, memo, job))
+        except OSError:  # the server went away during the render
+            return
         if not warm:  # as the server does: the collector need not walk WeasyPrint's warm caches again
             gc.collect()
             gc.freeze()

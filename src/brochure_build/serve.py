@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from brochure_build import content, fonts
+from brochure_build import content
 from brochure_build.errors import BuildError, ContentError
 from brochure_build.preview import LONG_POLL_SECONDS, Preview
 
@@ -204,8 +204,6 @@ class Handler(BaseHTTPRequestHandler):
 def start(root: Path, port: int = 0, language: str | None = None) -> PreviewServer:
     """Start the renderer and the HTTP server (in threads); returns the server, its `url` set."""
     root = root.resolve()
-    # Before WeasyPrint is imported: Pango reads the font configuration once.
-    fonts.isolate_fontconfig(root, root / "build" / ".cache")
     preview = Preview(root, language)
     if language and preview.settings is not None:
         problems = content.unknown_languages(preview.settings, [language])

@@ -2,16 +2,33 @@
 
 Autoescape is on and undefined names are errors, so a typo in a template fails the build and
 text from content can never become markup.
+
+Layouts are design, not code, and travel between designers and studios: every template renders
+in Jinja2's sandbox (ImmutableSandboxedEnvironment), narrowed further to what a layout reads.
+No attribute starting with `_` (the way out to Python's object graph: `cycler.__init__.__globals__`,
+`''.__class__.__mro__`), no attribute of anything but the content's values, strings, numbers,
+lists, dicts and Jinja2's own loop helpers, and never a path, a module or a class (a path would
+read and write files: `edition.text_file.write_text(…)`). str.format goes through the sandbox's
+formatter, lists and dicts cannot be changed. A template that tries fails the build, naming its
+file and line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+import jinja2.runtime
+import jinja2.utils
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from brochure_build import model
 from brochure_build.errors import BuildError
 from brochure_build.model import Edition, Section, Settings
 
@@ -20,13 +37,66 @@ STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base
 VARIANTS = ("print", "screen")
 
 
+LAYOUTS = "layouts"
+# Whose attributes a layout may read, besides the content's values (model.py).
+READABLE = (str, int, float, tuple, list, dict, jinja2.runtime.LoopContext, jinja2.runtime.TemplateReference,
+            jinja2.runtime.BlockReference, jinja2.runtime.Macro, jinja2.environment.TemplateModule,
+            jinja2.utils.Namespace, jinja2.utils.Cycler, jinja2.utils.Joiner)
+# What no attribute may give a layout: paths read and write files, modules and classes lead to everything.
+NEVER = (os.PathLike, types.ModuleType, type)
+UNSAFE_ATTRIBUTE = re.compile(r"access to attribute '(.*)' of '.*' object is unsafe\.")
+
+
+class LayoutSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, reading only the attributes a layout needs (see the module's docstring)."""
+
+    def is_safe_attribute(self, obj, attr: str, value) -> bool:
+        readable = isinstance(obj, READABLE) or (dataclasses.is_dataclass(obj) and type(obj).__module__ == model.__name__)
+        return readable and not isinstance(value, NEVER) and super().is_safe_attribute(obj, attr, value)
+
+    def unsafe_undefined(self, obj, attribute: str):
+        """Refuse at once, rather than hand back an undefined value that fails where it is used:
+        the message then names the first attribute refused, not one further down the chain."""
+        if isinstance(obj, jinja2.StrictUndefined):
+            str(obj)  # raises UndefinedError: "'config' is undefined" says more than its `__class__`
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
+
+
 def make_environment(root: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root / "layouts"),
+    environment = LayoutSandbox(
+        loader=jinja2.FileSystemLoader(root / LAYOUTS),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    del environment.globals["lipsum"]  # made-up words have no place in a brochure
+    return environment
+
+
+def template_line(error: BaseException, root: Path) -> str:
+    """`layouts/<template>:<line>` of the template line `error` was raised on (the innermost one,
+    for an included template), from the traceback Jinja2 rewrites to show template lines."""
+    layouts = (root / LAYOUTS).resolve()
+    where = LAYOUTS
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = Path(traceback.tb_frame.f_code.co_filename)
+        if filename.is_absolute() and filename.resolve().is_relative_to(layouts):
+            where = f"{LAYOUTS}/{filename.resolve().relative_to(layouts).as_posix()}:{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    return where
+
+
+def template_problem(error: Exception, root: Path) -> str:
+    """The message for an error raised while a template renders: its file and line, and what went wrong."""
+    where = template_line(error, root)
+    if isinstance(error, SecurityError):
+        match = UNSAFE_ATTRIBUTE.fullmatch(str(error))
+        what = f"`{match[1]}`" if match else str(error).rstrip(".")
+        return f"{where}: unsafe access to {what} is not allowed in a layout"
+    if isinstance(error, jinja2.TemplateError):
+        return f"{where}: template error: {error}"
+    return f"{where}: template error: {type(error).__name__}: {error}"
 
 
 def document_date(settings: Settings) -> str:
@@ -67,6 +137,8 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
             bleed=f"{settings.bleed_mm:g}mm" if variant == "print" else None,
         )
     except jinja2.TemplateSyntaxError as error:
-        raise BuildError(f"layouts/{error.name or error.filename}:{error.lineno}: template error: {error.message}") from None
-    except jinja2.TemplateError as error:
-        raise BuildError(f"layouts: template error: {error}") from None
+        raise BuildError(f"{LAYOUTS}/{error.name or error.filename}:{error.lineno}: template error: {error.message}") from None
+    except BuildError:
+        raise
+    except Exception as error:  # whatever a template's expression raises is the layout's error, not ours
+        raise BuildError(template_problem(error, root)) from None

@@ -1,0 +1,128 @@
+"""Layouts are design, not code: templates render in a sandbox. The classic ways out of Jinja2
+to Python's object graph (and from there to files and commands) are refused with the template's
+file and line, in the build and in the preview; the committed layouts render as before (their
+pages are compared with the snapshots by test_visual.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brochure_build.cli import main
+from brochure_build.content import load_content
+from brochure_build.errors import BuildError
+from brochure_build.preview import Pending, Preview
+from brochure_build.templating import make_environment, render_html
+
+CLOSING = "layouts/pages/closing.html.j2"
+
+
+def add_line(root: Path, line: str, template: str = CLOSING) -> int:
+    """Insert `line` after the template's first line; returns its line number (2)."""
+    path = root / template
+    first, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    path.write_text(f"{first}\n{line}\n{rest}", encoding="utf-8")
+    return 2
+
+
+def render(root: Path) -> str:
+    """The English screen HTML, as the build makes it (photos stand in as any file: no image is read)."""
+    settings, (edition,) = load_content(root, ["en"])
+    images = dict.fromkeys(settings.figures, root / "assets" / "photos" / "none.jpg")
+    return render_html(make_environment(root), edition, "screen", root, root / "build" / "en", images)
+
+
+def marker_command(marker: Path) -> str:
+    return f"touch {marker}"
+
+
+# Each: a line a hostile layout adds, and what the build says of it (after `layouts/pages/closing.html.j2:2: `).
+ESCAPES = {
+    # The issue's: a shell command through the globals of Jinja2's own helpers.
+    "cycler": ("{{ cycler.__init__.__globals__.os.popen('COMMAND').read() }}", "unsafe access to `__init__` is not allowed in a layout"),
+    "joiner": ("{{ joiner.__init__.__globals__.os.popen('COMMAND').read() }}", "unsafe access to `__init__` is not allowed in a layout"),
+    "namespace": ("{{ namespace.__init__.__globals__.os.popen('COMMAND').read() }}",
+                  "unsafe access to `__init__` is not allowed in a layout"),
+    # lipsum is not offered at all (made-up words have no place in a brochure).
+    "lipsum": ("{{ lipsum.__globals__['os'].popen('COMMAND').read() }}", "template error: 'lipsum' is undefined"),
+    "template reference": ("{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('COMMAND').read() }}",
+                           "unsafe access to `_TemplateReference__context` is not allowed in a layout"),
+    # Flask's `request`, `config`, `url_for`: no such globals here.
+    "request": ("{{ request.application.__globals__.__builtins__.__import__('os').popen('COMMAND').read() }}",
+                "template error: 'request' is undefined"),
+    "config": ("{{ config.__class__.__init__.__globals__['os'].popen('COMMAND').read() }}", "template error: 'config' is undefined"),
+    "mro": ("{% for c in ''.__class__.__mro__[1].__subclasses__() %}{% if c.__name__ == 'Popen' %}"
+            "{{ c('COMMAND', shell=True) }}{% endif %}{% endfor %}", "unsafe access to `__class__` is not allowed in a layout"),
+    "attr filter": ("{{ (css_href|attr('__globals__'))['os'].popen('COMMAND').read() }}",
+                    "unsafe access to `__globals__` is not allowed in a layout"),
+    "attr filter, underscores escaped": ("{{ (cycler|attr('\\x5f\\x5finit\\x5f\\x5f')|attr('\\x5f\\x5fglobals\\x5f\\x5f')).os }}",
+                                         "unsafe access to `__init__` is not allowed in a layout"),
+    "str.format": ("{{ '{0.__class__.__init__.__globals__}'.format(cycler) }}", "unsafe access to `__class__` is not allowed in a layout"),
+    "str.format_map": ("{{ '{c.__init__.__globals__}'.format_map({'c': cycler}) }}",
+                       "unsafe access to `__init__` is not allowed in a layout"),
+    "%-format": ("{{ '%s' % edition.text_file.read_text() }}", "unsafe access to `text_file` is not allowed in a layout"),
+    "format filter": ("{{ '%s'|format(cycler.__init__) }}", "unsafe access to `__init__` is not allowed in a layout"),
+    # A path reads and writes files: the content's own file path is not given to layouts.
+    "a path": ("{{ edition.text_file.parent.parent.joinpath('x').write_text('COMMAND') }}",
+               "unsafe access to `text_file` is not allowed in a layout"),
+    "a function's globals": ("{{ image_href.__globals__['os'].system('COMMAND') }}",
+                             "unsafe access to `__globals__` is not allowed in a layout"),
+    "a method's function": ("{{ edition.section.__func__.__globals__['os'].system('COMMAND') }}",
+                            "unsafe access to `__func__` is not allowed in a layout"),
+    "a dict changed": ("{{ edition.settings.figures.clear() }}", "unsafe access to `clear` is not allowed in a layout"),
+}
+
+
+@pytest.mark.parametrize("name", list(ESCAPES))
+def test_a_way_out_of_the_sandbox_is_refused_naming_the_template_and_line(project, tmp_path, name):
+    marker = tmp_path / "ran"
+    line, message = ESCAPES[name]
+    number = add_line(project, line.replace("COMMAND", marker_command(marker)))
+    with pytest.raises(BuildError) as refused:
+        render(project)
+    assert str(refused.value) == f"{CLOSING}:{number}: {message}"
+    assert not marker.exists()
+
+
+def test_an_included_template_is_named_with_its_own_line(project):
+    (project / "layouts/pages/extra.html.j2").write_text("<p>fine</p>\n<p>{{ ''.__class__ }}</p>\n", encoding="utf-8")
+    number = add_line(project, '{% include "pages/extra.html.j2" %}')
+    assert number == 2
+    with pytest.raises(BuildError) as refused:
+        render(project)
+    assert str(refused.value) == "layouts/pages/extra.html.j2:2: unsafe access to `__class__` is not allowed in a layout"
+
+
+def test_what_layouts_use_still_works(project):
+    """Loops, macros, namespaces, filters, string methods, the content's values and the helpers."""
+    add_line(project, "{% macro m(x) %}[{{ x|upper }}]{% endmacro %}{% set ns = namespace(n=0) %}"
+                      "{% for s in edition.sections %}{% set ns.n = ns.n + loop.index %}{% endfor %}"
+                      "{{ m(edition.language.code) }} {{ ns.n }} {{ edition.section('closing').spec.first_page }} "
+                      "{{ '{0}-{1}'.format(variant, edition.meta.keywords|length) }} {{ '%s/%d'|format('a', 3) }} "
+                      "{{ range(3)|join(',') }} {{ dict(a=1)|tojson }} {{ css_href('css/base.css') }}")
+    html = render(project)
+    assert "\n[EN] 55 11 screen-5 a/3 0,1,2 {\"a\": 1} ../../layouts/css/base.css\n" in html
+
+
+def test_the_build_refuses_it_and_keeps_the_last_good_pdfs(project, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    number = add_line(project, "{{ cycler.__init__.__globals__.os.popen('" + marker_command(marker) + "').read() }}")
+    status = main(["build", "--root", str(project), "--lang", "en"])
+    captured = capsys.readouterr()
+    assert (status, captured.err) == (1, f"{CLOSING}:{number}: unsafe access to `__init__` is not allowed in a layout\nAborted.\n")
+    assert not marker.exists()
+    assert sorted(path.name for path in project.rglob("*.pdf")) == []
+
+
+def test_the_preview_shows_it_in_its_banner(project, tmp_path):
+    marker = tmp_path / "ran"
+    number = add_line(project, "{{ cycler.__init__.__globals__.os.popen('" + marker_command(marker) + "').read() }}")
+    preview = Preview(project, "en", parallel=False)
+    try:
+        preview.render("en", Pending())
+        assert preview.view("en").error == f"{CLOSING}:{number}: unsafe access to `__init__` is not allowed in a layout"
+        assert preview.status("en")["state"] == "error"
+    finally:
+        preview.stop()
+    assert not marker.exists()
