@@ -181,6 +181,7 @@ class Preview:
         self.abandon_lock = threading.Lock()
         self.rendering: tuple[int, str, float] | None = None  # (thread, language, started) of a render that may be abandoned
         self.abandoned = 0  # renders abandoned so far
+        self.abandoning: tuple[int, str, float] | None = None  # the render RenderAbandoned was raised in
         self.load_settings()
         if self.focus is not None:
             self.pending[self.focus] = Pending()
@@ -246,6 +247,13 @@ class Preview:
             rendering = self.rendering
             if rendering is None or time.monotonic() - rendering[2] < self.abandon_after:
                 continue
+            if rendering is self.abandoning:
+                # Raised already, but the render goes on: the exception landed in code that swallows
+                # exceptions (a __del__, a gc callback). Raise it again until the render ends.
+                with self.abandon_lock:
+                    if self.rendering is rendering:
+                        raise_in_thread(rendering[0], RenderAbandoned)
+                continue
             snapshot, scanned = self.watcher.snapshot, self.watcher.scan()
             changed = [path for path in snapshot.keys() | scanned.keys() if snapshot.get(path) != scanned.get(path)]
             if not any(concerns(path, rendering[1]) for path in changed):
@@ -253,7 +261,7 @@ class Preview:
             with self.abandon_lock:
                 if self.rendering is not rendering:
                     continue  # it ended meanwhile
-                self.rendering = None
+                self.abandoning = rendering
                 raise_in_thread(rendering[0], RenderAbandoned)
             helper = self.helper.process
             if helper is not None:
