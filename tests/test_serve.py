@@ -409,17 +409,19 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
         assert len(images) == 12 and problems == [] and "part 2 total" in steps
 
         # During a render: this render is made in one piece, and says why; the next has a helper again.
-        result = preview.helper.result
+        submit = preview.helper.submit
 
-        def dies_first():
+        def dies_at_once(job):
+            # Killed as soon as it has the job, long before its part can be done (killing it later,
+            # in result(), raced with a helper that had already answered on a loaded machine).
+            submit(job)
             preview.helper.process.kill()
-            return result()
 
-        preview.helper.result = dies_first
+        preview.helper.submit = dies_at_once
         _, images, problems, steps = preview.render_pages("ar")
         assert len(images) == 12 and problems == [] and "whole" in steps
         assert "ar  preview: the preview's helper process stopped" in capsys.readouterr().err
-        preview.helper.result = result
+        preview.helper.submit = submit
         _, images, _, steps = preview.render_pages("ar")
         assert len(images) == 12 and "part 2 total" in steps and "whole" not in steps
         helper = preview.helper.process
