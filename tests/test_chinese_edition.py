@@ -51,7 +51,7 @@ def test_page_count_and_sections_on_their_planned_pages(built_project):
     text = yaml.safe_load((REPO / "brochure/text/zh.yaml").read_text(encoding="utf-8"))
     pages = [normalize(page) for page in page_texts(pdf_path(built_project, "zh", "print"))]
     assert len(pages) == settings.page_count == 12
-    assert normalize("".join(text["cover"]["title_lines"])) in pages[0]
+    assert normalize("".join(text["sections"]["cover"]["title_lines"])) in pages[0]
     for section in settings.sections:
         if section.id in text["sections"]:
             heading = normalize(text["sections"][section.id]["heading"])

@@ -119,10 +119,11 @@ def test_yaml_syntax_error(previous, capsys):
 
 def test_wrong_type(previous, capsys):
     en = previous / EN
-    replace_in(en, "  title_lines:\n    - Luxembourg,\n", "  title_lines: Luxembourg,\n  old_lines:\n    - Luxembourg,\n")
+    replace_in(en, "    title_lines:\n      - Luxembourg,\n", "    title_lines: Luxembourg,\n    old_lines:\n      - Luxembourg,\n")
     assert_fails(capsys, previous,
-                 f"{EN}:{line_of(en, 'title_lines:')}: cover.title_lines: expected a list, found text",
-                 f"{EN}:{line_of(en, 'old_lines:')}: cover.old_lines: unknown key (did you mean 'title_lines'?)")
+                 f"{EN}:{line_of(en, 'title_lines:')}: sections.cover.title_lines: expected a list, found text",
+                 f"{EN}:{line_of(en, 'old_lines:')}: sections.cover.old_lines: unknown key (did you mean 'title_lines'?): "
+                 "not a field of page kind 'cover' (layouts/pages/cover.kind.yaml)")
 
 
 def test_unknown_key_with_did_you_mean(previous, capsys):
@@ -130,7 +131,8 @@ def test_unknown_key_with_did_you_mean(previous, capsys):
     replace_in(en, "    contribution: In absolute terms", "    contributon: In absolute terms")
     assert_fails(capsys, previous,
                  f"{EN}:{line_of(en, '  priority-3:')}: sections.priority-3.contribution: missing",
-                 f"{EN}:{line_of(en, 'contributon:')}: sections.priority-3.contributon: unknown key (did you mean 'contribution'?)")
+                 f"{EN}:{line_of(en, 'contributon:')}: sections.priority-3.contributon: unknown key (did you mean 'contribution'?): "
+                 "not a field of page kind 'priority' (layouts/pages/priority.kind.yaml)")
 
 
 def test_missing_required_key(previous, capsys):

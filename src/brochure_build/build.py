@@ -158,7 +158,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
-    environment = make_environment(root)
+    environment = make_environment(root, settings.layouts)
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     for variant in OUTPUT_VARIANTS:

@@ -131,7 +131,7 @@ def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[di
                 frames.append((box, box.content_box_y() + box.height, describe_element(box.element)))
         for box, bottom, name in frames:
             lines = [line for line in line_boxes(box) if line.position_y + line.height > bottom + TOLERANCE_PX]
-            # A page-filling frame (cover, opener) reaches into the bleed on purpose; only text counts.
+            # A page-filling frame (a cover, a divider) reaches into the bleed on purpose; only text counts.
             lines = [line for line in lines if line.children and any(getattr(c, "text", "").strip() or c.children
                                                                      for c in line.children)]
             if lines:
