@@ -63,10 +63,16 @@ def make_parser() -> argparse.ArgumentParser:
                     "brochure/, layouts/, assets/ or fonts/ changes; errors are shown in the page.")
     serve.add_argument("--port", type=int, default=8000, metavar="N", help="port on 127.0.0.1 (default: 8000; 0: any free port)")
     serve.add_argument("--lang", metavar="L", help="language shown first (default: the source language)")
+    new = commands.add_parser(
+        "new", help="start a new brochure: a minimal project that builds",
+        description="Write into DIR a minimal project that builds: an A5 booklet in two languages with four page "
+                    "kinds (title, text of blocks, numbered articles, back), their declarations, CSS, and the fonts "
+                    "and output profile copied from the project given with --root. See README, Starting a new brochure.")
+    new.add_argument("directory", type=Path, metavar="DIR", help="the new project's folder (must not exist, or be empty)")
     for command in (build, check, preflight, proofs):
         command.add_argument("--lang", action="append", metavar="L",
                              help="only this language (repeatable; default: every language)")
-    for command in (build, check, preflight, proofs, serve):
+    for command in (build, check, preflight, proofs, serve, new):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -121,6 +127,14 @@ def run_proofs(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_new(args: argparse.Namespace) -> int:
+    from brochure_build.scaffold import new_project
+
+    written = new_project(args.directory, args.root.resolve())
+    print(f"{len(written)} files written to {args.directory}: build it with `brochure build --root {args.directory}`")
+    return 0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from brochure_build.serve import serve
 
@@ -143,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
-                "serve": run_serve}[args.command](args)
+                "serve": run_serve, "new": run_new}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -36,8 +36,8 @@ from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 FIELD_TYPES = ("text", "texts", "blocks", "group")
 ROLES = ("h1", "h2", "h3", "h4", "p", "list", "lbl", "figure", "caption", "quote", "box", "none")
 FIELD_KEYS = ("type", "becomes", "required", "may_differ", "fields")
-# Names a section already has in the templates (`section.spec`, `section.number`, `section.figures`).
-RESERVED = ("spec", "number", "figures", "id", "kind", "text")
+# Names a section already has in the templates (section.spec, .number, .words, .figures).
+RESERVED = ("spec", "number", "words", "figures")
 DECLARATION_SUFFIX = ".kind.yaml"
 TEMPLATE_SUFFIX = ".html.j2"
 

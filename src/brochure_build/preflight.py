@@ -138,11 +138,13 @@ def check_copy_fit(root: Path, edition: Edition | None, files: dict[str, Path], 
 
 def check_pages(settings: Settings, readers: dict[str, PdfReader], result: Result) -> None:
     planned = settings.page_count
-    if planned % 4:
+    if planned % 4 and not settings.flows:
         result.fail(f"the plan has {planned} pages: saddle stitching needs a multiple of 4")
     for variant in ("print", "screen"):
         count = len(readers[variant].pages)
-        if count != planned:
+        if settings.flows and count % 4:
+            result.fail(f"{variant}: {count} pages: saddle stitching needs a multiple of 4")
+        elif count != planned and not settings.flows:
             result.fail(f"{variant}: {count} pages, the plan has {planned}")
     sheets = len(readers["imposed"].pages)
     if sheets * 2 != len(readers["print"].pages):
