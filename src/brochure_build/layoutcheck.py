@@ -54,7 +54,7 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
     settings = edition.settings
     if not problems and settings.flows:
         if report["pages"] % 4:
-            flowing = ", ".join(f"{e['id']!r} (pages {e['pages'][0]}-{e['pages'][1]})"
+            flowing = ", ".join(f"{e['id']!r} ({planned_pages(*e['pages'])})"
                                 for e in report["sections"] if e.get("flows"))
             short = 4 - report["pages"] % 4
             problems.append(f"{context}: the pages come to {report['pages']}: saddle stitching needs a multiple of 4; "
