@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 
 SETTINGS_FILE = "brochure/brochure.yaml"
 TEXT_DIR = "brochure/text"
+PRODUCTS_DIR = "brochure/products"
 
 PAGE_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "LETTER": (215.9, 279.4), "A3": (297.0, 420.0),
               "SRA3": (320.0, 450.0)}
@@ -121,8 +123,48 @@ def parse_pages(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def load_settings(root: Path, problems: list[Problem], display: str = SETTINGS_FILE,
-                  inherited: dict | None = None) -> Settings | None:
+def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
+    """The first product, brochure/brochure.yaml, knowing the words every product reads; None
+    (with problems) if any product is unusable."""
+    products = load_products(root, problems)
+    return products[0] if products else None
+
+
+def product_files(root: Path) -> list[str]:
+    """brochure/products/*.yaml, by name: the products besides brochure/brochure.yaml."""
+    folder = root / PRODUCTS_DIR
+    return [f"{PRODUCTS_DIR}/{path.name}" for path in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+
+
+def load_products(root: Path, problems: list[Problem]) -> list[Settings]:
+    """Every product: brochure/brochure.yaml first, then brochure/products/*.yaml, each a page plan
+    with its own slug, page size and layouts folder, reading the same text files. A product file
+    holds what differs from brochure.yaml; the rest (languages, figures, print …) it inherits.
+    Empty (with problems) if one does not load."""
+    before = len(problems)
+    main = load_product(root, problems)
+    if main is None:
+        return []
+    document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, [], root)
+    inherited = document.data if document is not None and isinstance(document.data, dict) else {}
+    products = [main] + [load_product(root, problems, display, inherited) for display in product_files(root)]
+    if any(product is None for product in products):
+        return []
+    slugs: dict[str, str] = {}
+    for product in products:
+        if product.slug in slugs:
+            problems.append(Problem(product.file, 0, "slug", f"{product.slug!r} is already the slug of {slugs[product.slug]}: "
+                                                             "each product needs its own, it names its PDFs"))
+        slugs[product.slug] = product.file
+    if len(problems) > before:
+        return []
+    kinds = {(product.layouts, name): kind for product in products for name, kind in product.kinds.items()}
+    text_fields, label_names = plan_words([[(spec, kinds[(p.layouts, spec.kind)]) for spec in p.sections] for p in products])
+    return [replace(product, text_fields=text_fields, label_names=label_names) for product in products]
+
+
+def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FILE,
+                 inherited: dict | None = None) -> Settings | None:
     """Load and validate brochure/brochure.yaml (or a product file, `display`, whose missing keys
     are `inherited` from brochure.yaml's values); None (with problems) if unusable."""
     document = load_yaml(root / display, display, problems, root)
@@ -132,8 +174,11 @@ def load_settings(root: Path, problems: list[Problem], display: str = SETTINGS_F
     check = Checker(document, problems)
     top_keys = ["slug", "date", "page", "print", "source_language", "languages", "figures", "sections"]
     if inherited is not None:
-        data = check.mapping(document.data, "", top_keys + ["layouts"], ["slug", "page", "sections", "layouts"])
+        own = ["slug", "date", "page", "print", "figures", "sections", "layouts"]
+        data = check.mapping(document.data, "", own, ["slug", "page", "sections", "layouts"])
         data = {**{key: value for key, value in inherited.items() if key != "layouts"}, **data}
+        if isinstance(inherited.get("figures"), dict) and isinstance(data.get("figures"), dict):
+            data["figures"] = {**inherited["figures"], **data["figures"]}  # a product reframes some photos
     else:
         data = check.mapping(document.data, "", top_keys + ["layouts"], top_keys)
 
@@ -199,20 +244,17 @@ def load_settings(root: Path, problems: list[Problem], display: str = SETTINGS_F
 
     if len(problems) > before or size is None or bleed is None or print_spec is None:
         return None
-    text_fields, label_names = plan_words((sections,), kinds)
+    text_fields, label_names = plan_words([[(spec, kinds[spec.kind]) for spec in sections]])
     return Settings(slug, date, PageSize(*size), bleed, source_language, tuple(languages), figures, tuple(sections),
                     print_spec, layouts, kinds, display, text_fields, label_names)
 
 
-def plan_words(plans, kinds: dict[str, Kind]) -> tuple[dict[str, dict[str, FieldSpec]], tuple[str, ...]]:
+def plan_words(plans: list[list[tuple[SectionSpec, Kind]]]) -> tuple[dict[str, dict[str, FieldSpec]], tuple[str, ...]]:
     """The fields each text id may hold and the labels, over every plan that reads the text files."""
     text_fields: dict[str, dict[str, FieldSpec]] = {}
     labels: list[str] = []
     for plan in plans:
-        for spec in plan:
-            kind = kinds.get(spec.kind)
-            if kind is None:
-                continue
+        for spec, kind in plan:
             if kind.fields:
                 fields = text_fields.setdefault(spec.text, {})
                 for field_spec in kind.fields:

@@ -6,29 +6,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from brochure_build.assets import figure_problems
-from brochure_build.content import load_edition, load_settings, unknown_languages
+from brochure_build.content import load_edition, load_products, unknown_languages
 from brochure_build.errors import ContentError, Problem
 from brochure_build.fonts import font_problems
 from brochure_build.model import Edition, Settings
 from brochure_build.sandbox import link_problems, stylesheet_problems
 
 
-def check_inputs(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
-    """Settings and the editions of `languages` (default all), or ContentError listing every problem."""
+def check_inputs(root: Path, languages: list[str] | None = None) -> list[tuple[Settings, list[Edition]]]:
+    """Every product's settings and its editions of `languages` (default all), or ContentError
+    listing every problem."""
     problems: list[Problem] = []
-    settings = load_settings(root, problems)
-    editions = []
-    if settings is not None:
-        problems += unknown_languages(settings, languages)
+    products = load_products(root, problems)
+    result = []
+    if products:
+        problems += unknown_languages(products[0], languages)
+    for settings in products:
+        editions = []
         known = [lang.code for lang in settings.languages]
         for code in [code for code in languages or known if code in known]:
             edition = load_edition(root, settings, code, problems)
             if edition is not None:
                 editions.append(edition)
         problems += figure_problems(root, settings)
+        result.append((settings, editions))
     problems += font_problems(root)
     problems += link_problems(root)
     problems += stylesheet_problems(root)
-    if problems or settings is None:
+    if problems or not products:
         raise ContentError(problems)
-    return settings, editions
+    return result
