@@ -52,10 +52,12 @@ def make_parser() -> argparse.ArgumentParser:
         "proofs", help="render the built PDFs to PNG proofs and contact sheets",
         description="From the built screen PDFs: build/<lang>/proofs/page-NN.png, build/<lang>/contact-sheet.png "
                     "(spreads as a reader sees them) and build/proofs/languages.png (a row per language, a column "
-                    "per page). Run `brochure build` first.")
+                    "per page); for each further product, build/<lang>/proofs/<slug>/, build/<lang>/<slug>-contact-sheet.png "
+                    "and build/proofs/<slug>-languages.png. Run `brochure build` first.")
     proofs.add_argument("--dpi", type=float, help="resolution of the page PNGs (default: 100)")
     proofs.add_argument("--snapshots", type=Path, metavar="DIR",
-                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
+                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png (DIR/<slug>/<lang>/ "
+                             "for a further product) at the low "
                              "resolution the visual regression test compares (`make approve`)")
     serve = commands.add_parser(
         "serve", help="preview an edition's pages as spreads in the browser, re-rendered on every change",
@@ -102,11 +104,15 @@ def run_preflight(args: argparse.Namespace) -> int:
     from brochure_build.preflightreport import failures, table, write_reports
 
     root = args.root.resolve()
-    settings, report = preflight(root, args.lang)
-    print(table(report))
-    screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
-    write_reports(root, settings.slug, report, screens)
-    return 1 if failures(report) else 0
+    failed = 0
+    for index, (settings, report) in enumerate(preflight(root, args.lang)):
+        if index:  # the first product's table alone when there is one; the others follow, each named
+            print(f"\n{settings.slug} ({settings.file})")
+        print(table(report))
+        screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
+        write_reports(root, settings.slug, report, screens, "preflight" if index == 0 else f"preflight-{settings.slug}")
+        failed += failures(report)
+    return 1 if failed else 0
 
 
 def run_proofs(args: argparse.Namespace) -> int:
