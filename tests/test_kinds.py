@@ -86,3 +86,31 @@ def test_labels_are_what_the_kinds_declare(project):
         f"brochure/text/zh.yaml:{note_line}: labels.note: unknown key (expected one of: credit, contribution, pledges, "
         "priority_number)",
     ])
+
+
+def test_each_products_kinds_validate_the_shared_text(project):
+    """The leaflet's kinds are its own (layouts/leaflet/pages/): a field they require must be in
+    the text of the sections the leaflet places, in every language."""
+    kind = project / "layouts/leaflet/pages/priority.kind.yaml"
+    kind.write_text(kind.read_text(encoding="utf-8").replace(
+        "fields:\n", "fields:\n  summary: {type: text, becomes: p}\n"), encoding="utf-8")
+    zh = (project / "brochure/text/zh.yaml").read_text(encoding="utf-8").splitlines()
+    assert sorted(problems_of(project)) == sorted(
+        f"brochure/text/zh.yaml:{zh.index(f'  priority-{n}:') + 1}: sections.priority-{n}.summary: missing" for n in range(1, 5))
+
+
+def test_a_product_names_its_own_layouts_and_slug(project):
+    leaflet = project / "brochure/products/leaflet.yaml"
+    text = leaflet.read_text(encoding="utf-8")
+    leaflet.write_text(text.replace("slug: luxembourg-hrc-2022-2024-leaflet", "slug: luxembourg-hrc-2022-2024")
+                       .replace("kind: back,", "kind: bak, "), encoding="utf-8")
+    lines = leaflet.read_text(encoding="utf-8").splitlines()
+    back = next(i for i, line in enumerate(lines, 1) if "kind: bak" in line)
+    assert problems_of(project) == [
+        f"brochure/products/leaflet.yaml:{back}: sections[5].kind: unknown page kind 'bak' (did you mean 'back'?): a kind is "
+        "a template layouts/leaflet/pages/<kind>.html.j2 with its declaration <kind>.kind.yaml beside it"]
+    leaflet.write_text(text.replace("slug: luxembourg-hrc-2022-2024-leaflet", "slug: luxembourg-hrc-2022-2024"),
+                       encoding="utf-8")
+    assert problems_of(project) == [
+        "brochure/products/leaflet.yaml: slug: 'luxembourg-hrc-2022-2024' is already the slug of brochure/brochure.yaml: "
+        "each product needs its own, it names its PDFs"]

@@ -575,18 +575,21 @@ def unknown_languages(settings: Settings, languages: list[str] | None) -> list[P
 
 
 def load_content(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
-    """Load settings and the editions of `languages` (default: all); raise ContentError listing every problem."""
+    """Load settings and the editions of `languages` (default: all) of the first product, after
+    validating every product's; raise ContentError listing every problem."""
     problems: list[Problem] = []
-    settings = load_settings(root, problems)
-    if settings is None:
+    products = load_products(root, problems)
+    if not products:
         raise ContentError(problems)
+    settings = products[0]
     problems += unknown_languages(settings, languages)
     if problems:
         raise ContentError(problems)
     codes = languages or [lang.code for lang in settings.languages]
     editions = [load_edition(root, settings, code, problems) for code in codes]
+    for product in products[1:]:
+        for code in codes:
+            load_edition(root, product, code, problems)
     if problems:
         raise ContentError(problems)
     return settings, [edition for edition in editions if edition is not None]
-
-

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brochure_build.content import load_edition, load_settings, text_file, unknown_languages
+from brochure_build.content import load_edition, load_products, text_file, unknown_languages
 from brochure_build.errors import ContentError, Problem
 from brochure_build.model import Settings
 from brochure_build.output import write_text_atomic
@@ -156,9 +156,10 @@ def check_content(root: Path, languages: list[str] | None, accept: bool = False,
     """`brochure check`: validate every language, print the translation status; 1 on any error."""
     out = out or sys.stdout
     problems: list[Problem] = []
-    settings = load_settings(root, problems)
-    if settings is None:
+    products = load_products(root, problems)
+    if not products:
         raise ContentError(problems)
+    settings = products[0]
     problems += unknown_languages(settings, languages)
     source_doc = load_source(root, settings, problems)
     if problems or source_doc is None:
@@ -179,7 +180,8 @@ def check_content(root: Path, languages: list[str] | None, accept: bool = False,
     for code in codes:
         status = language_status(root, settings, source_doc, code, errors)
         validation: list[Problem] = []
-        load_edition(root, settings, code, validation)
+        for product in products:  # each product's kinds say which fields its sections require
+            load_edition(root, product, code, validation)
         if status is None:
             continue
         reported = {p.key for p in status.missing + status.extra}
