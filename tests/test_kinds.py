@@ -114,3 +114,13 @@ def test_a_product_names_its_own_layouts_and_slug(project):
     assert problems_of(project) == [
         "brochure/products/leaflet.yaml: slug: 'luxembourg-hrc-2022-2024' is already the slug of brochure/brochure.yaml: "
         "each product needs its own, it names its PDFs"]
+
+
+def test_a_products_layouts_stay_under_layouts(project):
+    leaflet = project / "brochure/products/leaflet.yaml"
+    text = leaflet.read_text(encoding="utf-8")
+    leaflet.write_text(text.replace("layouts: layouts/leaflet", "layouts: ../elsewhere"), encoding="utf-8")
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("layouts:"))
+    problems = problems_of(project)
+    assert (f"brochure/products/leaflet.yaml:{line}: layouts: ../elsewhere: expected layouts or a folder under it, "
+            "such as layouts/leaflet") in problems

@@ -236,9 +236,11 @@ def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FI
         line = document.line(child_path(path, "file"))
         figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line)
 
-    layouts = str(data.get("layouts", "layouts"))
-    if path_refusal(layouts) or not layouts.strip():
-        check.report("layouts", f"{layouts}: expected a folder of the project, such as layouts/leaflet")
+    layouts = str(data.get("layouts", "layouts")).strip().rstrip("/")
+    # Under layouts/, where the stylesheet and link checks look and the preview watches.
+    if path_refusal(layouts) or not (layouts == "layouts" or layouts.startswith("layouts/")):
+        check.report("layouts", f"{layouts}: expected layouts or a folder under it, such as layouts/leaflet")
+        layouts = "layouts"
     kinds = load_kinds(root, layouts, problems)
     sections = load_plan(data, check, figures, kinds, layouts)
 
