@@ -509,8 +509,10 @@ def test_glyph_no_font_has(previous, capsys):
                "  heading: Gender equality and the fight against discrimination 🜁")
     before = outputs(previous)
     status, out, err = run(capsys, previous)
-    assert (status, err) == (1, f"en print: no project font has the character '🜁' (U+1F701), used in {EN}:"
-                                f"{line_of(en, '🜁')}: add a font to fonts/ that covers it, or change the text\nAborted.\n")
+    # The heading is on the brochure's page 9 and the leaflet's page 3: each product says so.
+    message = (f"no project font has the character '🜁' (U+1F701), used in {EN}:{line_of(en, '🜁')}: add a font to fonts/ "
+               "that covers it, or change the text")
+    assert (status, err) == (1, f"en print: {message}\nen print luxembourg-hrc-2022-2024-leaflet: {message}\nAborted.\n")
     assert_kept(previous, before)
 
 
@@ -590,8 +592,9 @@ def test_disk_full(previous, capsys, monkeypatch):
     before = outputs(previous)
     status = main(["build", "--lang", "en", "--force"])
     assert (status, capsys.readouterr().err) == (
-        1, "build/en/luxembourg-hrc-2022-2024-en-print.pdf: cannot write: No space left on device: the disk is full: free "
-           "some space and build again; the previous outputs are unchanged\nAborted.\n")
+        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-print.pdf: cannot write: No space left on device: the disk "
+                   "is full: free some space and build again; the previous outputs are unchanged\n" for product in ("", "-leaflet"))
+        + "Aborted.\n")
     assert_kept(previous, before)
 
 
@@ -611,8 +614,9 @@ def test_disk_full_while_writing_the_pdf(previous, capsys, monkeypatch):
     before = outputs(previous)
     status = main(["build", "--lang", "en", "--force"])
     assert (status, capsys.readouterr().err) == (
-        1, "build/en/luxembourg-hrc-2022-2024-en-print.pdf: cannot write: No space left on device: the disk is full: free "
-           "some space and build again; the previous outputs are unchanged\nAborted.\n")
+        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-print.pdf: cannot write: No space left on device: the disk "
+                   "is full: free some space and build again; the previous outputs are unchanged\n" for product in ("", "-leaflet"))
+        + "Aborted.\n")
     assert_kept(previous, before)
 
 
@@ -624,7 +628,7 @@ def test_temporary_files_of_a_killed_build_are_removed(previous, capsys):
     del before[stale.name]
     status, out, err = run(capsys, previous)
     assert (status, err) == (0, "")
-    assert [line.split()[-1] for line in out.splitlines()] == ["unchanged", "unchanged", "unchanged"]
+    assert [line.split()[-1] for line in out.splitlines()] == ["unchanged"] * 6  # the brochure's files and the leaflet's
     assert_kept(previous, before)
 
 
@@ -705,9 +709,8 @@ def test_second_build_waits_for_the_first(previous):
         fcntl.flock(lock, fcntl.LOCK_UN)
     out, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (0, "")
-    assert [line.split()[:2] + line.split()[-1:] for line in out.splitlines()] == [["en", "print", "unchanged"],
-                                                                                   ["en", "screen", "unchanged"],
-                                                                                   ["en", "imposed", "unchanged"]]
+    assert [line.split()[:2] + line.split()[-1:] for line in out.splitlines()] == [
+        ["en", variant, "unchanged"] for _ in ("brochure", "leaflet") for variant in ("print", "screen", "imposed")]
     assert_kept(previous, before)
 
 
@@ -720,9 +723,8 @@ def test_two_builds_at_once(previous):
     assert [status for status, _, _ in results] == [0, 0]
     for _, out, err in results:
         assert [line.split()[:3] for line in out.splitlines()] == [
-            ["en", "print", "build/en/luxembourg-hrc-2022-2024-en-print.pdf"],
-            ["en", "screen", "build/en/luxembourg-hrc-2022-2024-en-screen.pdf"],
-            ["en", "imposed", "build/en/luxembourg-hrc-2022-2024-en-imposed.pdf"]]
+            ["en", variant, f"build/en/luxembourg-hrc-2022-2024{product}-en-{variant}.pdf"]
+            for product in ("", "-leaflet") for variant in ("print", "screen", "imposed")]
         assert err == "" or re.fullmatch(r"Waiting for another build of this project to finish \(build/\.lock is held by "
                                          r"(pid \d+|another process)\)\.\.\.\n", err)
     assert_kept(previous, before)

@@ -174,7 +174,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer, force: bo
             built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
             report(built[-1])
             continue
-        context = f"{code} {variant}"
+        # A further product's messages name it: the brochure and the leaflet may stumble on the same words.
+        context = f"{code} {variant}" if settings.file == content.SETTINGS_FILE else f"{code} {variant} {settings.slug}"
         if variant == "imposed":
             print_pdf = out_dir / output_name(settings, code, "print", "pdf")
             with atomic_path(pdf_path) as temporary:

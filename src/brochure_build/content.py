@@ -145,6 +145,8 @@ def load_products(root: Path, problems: list[Problem]) -> list[Settings]:
     main = load_product(root, problems)
     if main is None:
         return []
+    if len(problems) > before:  # a value the loader refused reads as nothing: the products inheriting it would repeat it
+        return [main]
     document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, [], root)
     inherited = document.data if document is not None and isinstance(document.data, dict) else {}
     products = [main] + [load_product(root, problems, display, inherited) for display in product_files(root)]
@@ -418,11 +420,17 @@ def text_file(code: str) -> str:
 
 def load_edition(root: Path, settings: Settings, code: str, problems: list[Problem]) -> Edition | None:
     """Load and validate brochure/text/<code>.yaml against the shared structure and the kinds."""
+    found: list[Problem] = []  # this file's, for this product: another product may have reported the same ones
+    edition = read_edition(root, settings, code, found)
+    problems += found
+    return None if found else edition
+
+
+def read_edition(root: Path, settings: Settings, code: str, problems: list[Problem]) -> Edition | None:
     display = text_file(code)
     document = load_yaml(root / display, display, problems, root)
     if document is None:
         return None
-    before = len(problems)
     check = Checker(document, problems)
     data = check.mapping(document.data, "", ["labels", "meta", "sections", "figures", "source_fingerprints"],
                          ["meta", "sections", "figures"] + (["labels"] if settings.label_names else []))
@@ -463,7 +471,7 @@ def load_edition(root: Path, settings: Settings, code: str, problems: list[Probl
         sections.append(Section(spec, number=number, words=Record(words),
                                 figures=tuple(figures[f] for f in spec.figures if f in figures)))
 
-    if len(problems) > before:
+    if problems:
         return None
     return Edition(
         settings=settings,

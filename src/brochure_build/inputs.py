@@ -3,6 +3,7 @@ stylesheets. All their problems are reported together, one line each, in one Con
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from brochure_build.assets import figure_problems
@@ -28,7 +29,10 @@ def check_inputs(root: Path, languages: list[str] | None = None) -> list[tuple[S
             edition = load_edition(root, settings, code, problems)
             if edition is not None:
                 editions.append(edition)
-        problems += figure_problems(root, settings)
+        # A photo is checked once, where it is first declared: a product reframing it reads the same file.
+        checked = {figure.file for product in products[: products.index(settings)] for figure in product.figures.values()}
+        unchecked = {key: figure for key, figure in settings.figures.items() if figure.file not in checked}
+        problems += figure_problems(root, replace(settings, figures=unchecked))
         result.append((settings, editions))
     problems += font_problems(root)
     problems += link_problems(root)
