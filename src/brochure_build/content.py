@@ -162,7 +162,11 @@ def load_products(root: Path, problems: list[Problem]) -> list[Settings]:
         return []
     kinds = {(product.layouts, name): kind for product in products for name, kind in product.kinds.items()}
     text_fields, label_names = plan_words([[(spec, kinds[(p.layouts, spec.kind)]) for spec in p.sections] for p in products])
-    return [replace(product, text_fields=text_fields, label_names=label_names) for product in products]
+    owners: dict[str, str] = {}
+    for product in products:
+        for spec in product.sections:
+            owners.setdefault(spec.text, product.file)
+    return [replace(product, text_fields=text_fields, label_names=label_names, text_owners=owners) for product in products]
 
 
 def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FILE,
@@ -465,8 +469,10 @@ def read_edition(root: Path, settings: Settings, code: str, problems: list[Probl
         kind = settings.kinds[spec.kind]
         path = child_path("sections", spec.text)
         block = section_texts.get(spec.text, {}) if kind.fields else {}
+        # A key no product declares is reported by the first product that places the section, naming its kind.
+        reports_unknown = settings.text_owners.get(spec.text, settings.file) == settings.file
         words = section_words(check, kind, block if spec.text in section_texts else None, path,
-                              settings.text_fields.get(spec.text, {}), figures)
+                              settings.text_fields.get(spec.text, {}), figures, reports_unknown)
         number = 1 + sum(1 for done in sections if done.spec.kind == spec.kind)
         sections.append(Section(spec, number=number, words=Record(words),
                                 figures=tuple(figures[f] for f in spec.figures if f in figures)))
@@ -488,7 +494,7 @@ EMPTY = {"text": "", "texts": (), "blocks": (), "group": ()}
 
 
 def section_words(check: Checker, kind: Kind, block: Any, path: str, allowed: dict[str, FieldSpec],
-                  figures: dict[str, Figure]) -> dict[str, Any]:
+                  figures: dict[str, Figure], reports_unknown: bool = True) -> dict[str, Any]:
     """The words of one section, field by field as its kind declares them; an optional field left
     out is empty. Fields another product's kind reads from the same block are allowed, not read."""
     if block is None:
@@ -496,7 +502,7 @@ def section_words(check: Checker, kind: Kind, block: Any, path: str, allowed: di
     if not isinstance(block, dict):
         check.report(path, f"expected a mapping of the fields of page kind {kind.name!r}, found {describe(block)}")
         return {}
-    for key in block:
+    for key in block if reports_unknown else ():
         if key not in allowed:
             names = [spec.name for spec in kind.fields]
             check.report(child_path(path, key), f"unknown key{did_you_mean(str(key), names)}: not a field of page kind "

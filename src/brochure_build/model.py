@@ -85,6 +85,7 @@ class Settings:
     # Across every product sharing the text files: the fields each sections.<id> may hold, the labels.
     text_fields: dict = field(default_factory=dict, compare=False)
     label_names: tuple[str, ...] = ()
+    text_owners: dict = field(default_factory=dict, compare=False)  # text id -> the first product file placing it
 
     @property
     def page_count(self) -> int:
