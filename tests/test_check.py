@@ -62,3 +62,26 @@ def test_extra_key_is_reported(project):
         check_content(project, ["es"], out=io.StringIO())
     assert [str(p) for p in caught.value.problems] == [
         f"brochure/text/es.yaml:{line_of(es, 'note: Nota')}: labels.note: extra: not in the zh source; remove it"]
+
+
+def test_first_run_without_fingerprints_is_one_line_per_language(project):
+    """A new translation has no fingerprints: one note for the language, not a warning per block."""
+    for code in ("fr", "ar"):
+        path = project / f"brochure/text/{code}.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text[: text.index("source_fingerprints:")], encoding="utf-8")
+    out = io.StringIO()
+    assert check_content(project, None, out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert "  fr  0 missing, 0 extra, no source fingerprints yet" in lines
+    assert not [line for line in lines if line.startswith("warning:")]
+    assert [line for line in lines if line.startswith("note:")] == [
+        f"note: brochure/text/{code}.yaml: no source fingerprints recorded yet, so nothing can be stale; once the "
+        f"translation is checked against the zh source, record them all with `brochure check --accept --lang {code}`"
+        for code in ("fr", "ar")]
+    # One command per language records them all.
+    result = run_cli("check", "--accept", "--lang", "fr", cwd=project)
+    assert result.returncode == 0 and result.stdout == "fr: recorded 82 changed source fingerprints\n"
+    out = io.StringIO()
+    check_content(project, ["fr"], out=out)
+    assert out.getvalue().splitlines()[1:] == ["  fr  complete"]

@@ -43,9 +43,11 @@ def test_every_problem_is_reported_with_file_line_and_key(project):
     f = "brochure/text/zh.yaml"
     assert sorted(str(p) for p in caught.value.problems) == sorted([
         f"{f}:{line_of(zh, 'pledges: 卢森堡承诺继续遵照')}: sections.priority-2.pledges: expected a list, found text",
-        f"{f}:{line_of(zh, 'heding:')}: sections.priority-3.heding: unknown key (did you mean 'heading'?)",
+        f"{f}:{line_of(zh, 'heding:')}: sections.priority-3.heding: unknown key (did you mean 'heading'?): "
+        "not a field of page kind 'priority' (layouts/pages/priority.kind.yaml)",
         f"{f}:{line_of(zh, '  priority-3:')}: sections.priority-3.heading: missing",
-        f"{f}:{line_of(zh, 'contributions:')}: sections.priority-4.contributions: unknown key (did you mean 'contribution'?)",
+        f"{f}:{line_of(zh, 'contributions:')}: sections.priority-4.contributions: unknown key (did you mean 'contribution'?): not a field "
+        "of page kind 'priority' (layouts/pages/priority.kind.yaml)",
         f"{f}:{line_of(zh, '  priority-4:')}: sections.priority-4.contribution: missing",
         f"{f}:{line_of(zh, 'caption: ' + chr(39))}: figures.hrc-luxembourg.caption: is empty",
     ])
@@ -78,7 +80,8 @@ def test_settings_errors(project):
     f = "brochure/brochure.yaml"
     assert sorted(str(p) for p in caught.value.problems) == sorted([
         f"{f}:{line_of(settings, 'bleed:')}: page.bleed: expected a length such as 3mm, found 'three'",
-        f"{f}:{line_of(settings, 'priorty')}: sections[5].kind: unknown page kind 'priorty' (did you mean 'priority'?)",
+        f"{f}:{line_of(settings, 'priorty')}: sections[5].kind: unknown page kind 'priorty' (did you mean 'priority'?): "
+        "a kind is a template layouts/pages/<kind>.html.j2 with its declaration <kind>.kind.yaml beside it",
         f"{f}:{line_of(settings, 'back-cover')}: sections[9].pages: the page plan has 13 pages: saddle stitching needs a multiple of 4",
     ])
 

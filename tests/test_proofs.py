@@ -34,11 +34,15 @@ def same(image: Image.Image, other: Image.Image) -> bool:
 def test_proofs_command_writes_pages_contact_sheets_and_the_languages_sheet(built_project, capsys):
     assert main(["proofs", "--root", str(built_project), "--dpi", "40"]) == 0
     out = capsys.readouterr().out
-    assert "build/ar/contact-sheet.png" in out and "build/proofs/languages.png" in out and "72 page PNGs" in out
+    assert "build/ar/contact-sheet.png" in out and "build/proofs/languages.png" in out
+    assert "96 page PNGs" in out  # 72 of the brochure, 24 of the leaflet
+    leaflet = "luxembourg-hrc-2022-2024-leaflet"
+    assert f"build/ar/{leaflet}-contact-sheet.png" in out and f"build/proofs/{leaflet}-languages.png" in out
+    assert len(list((built_project / "build/zh/proofs" / leaflet).glob("page-*.png"))) == 4
     build = built_project / "build"
     rendered = {code: page_images(pdf_path(built_project, code, "screen"), 40) for code in LANGUAGES}
     for code in LANGUAGES:
-        written = sorted(path.name for path in (build / code / "proofs").iterdir())
+        written = sorted(path.name for path in (build / code / "proofs").iterdir() if path.is_file())  # not the leaflet's folder
         assert written == [f"page-{number:02d}.png" for number in range(1, 13)]
         # each PNG is its page, pixel for pixel
         assert same(Image.open(build / code / "proofs" / "page-07.png"), rendered[code][6])

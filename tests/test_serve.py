@@ -248,7 +248,7 @@ def test_preview_in_a_real_browser(project, server_process, browser):
     with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
         reader = PdfReader(io.BytesIO(response.read()))
     settings, (edition,) = content.load_content(project, ["zh"])
-    assert len(reader.pages) == 12 and normalize(edition.title_lines[0]) in normalize(reader.pages[0].extract_text())
+    assert len(reader.pages) == 12 and normalize(edition.section("cover")["title_lines"][0]) in normalize(reader.pages[0].extract_text())
 
     # Switch to Arabic: the spreads mirror, the cover alone on the left.
     browser.find_element("link text", "ar").click()

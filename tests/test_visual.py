@@ -44,35 +44,41 @@ from PIL import Image, ImageChops
 
 from brochure_build.build import build
 from brochure_build.cli import main
-from brochure_build.content import load_settings
-from brochure_build.proofs import GAP, label_font
+from brochure_build.content import load_products
+from brochure_build.proofs import GAP, label_font, product_prefix
 from brochure_build.snapshots import Tolerance, compare_pages, diff_sheet, snapshot_images, write_snapshots
 from conftest import REPO, pdf_path
 
 SNAPSHOTS = REPO / "tests" / "snapshots"
 DIFFS = REPO / "build" / "snapshot-diffs"
 TOLERANCE = Tolerance()
-LANGUAGES = [language.code for language in load_settings(REPO, []).languages]
+PRODUCTS = load_products(REPO, [])
+LANGUAGES = [language.code for language in PRODUCTS[0].languages]
+# (product, language): the brochure's snapshots in tests/snapshots/<lang>/, another product's in tests/snapshots/<slug>/<lang>/.
+EDITIONS = [(product_prefix(index, settings), code) for index, settings in enumerate(PRODUCTS) for code in LANGUAGES]
 
 
-def snapshot_failures(root: Path, code: str, diffs: Path) -> list[str]:
+def snapshot_failures(root: Path, code: str, diffs: Path, prefix: str = "") -> list[str]:
     """Compare the built pages of `code` with the approved snapshots; write old | new | diff for each failure."""
-    for stale in diffs.glob(f"{code}-page-*.png"):
+    name = f"{prefix}-{code}" if prefix else code
+    for stale in diffs.glob(f"{name}-page-*.png"):
         stale.unlink()
-    pages = snapshot_images(pdf_path(root, code, "screen"))
-    approved = sorted((SNAPSHOTS / code).glob("page-*.png"))
+    slug = prefix or PRODUCTS[0].slug
+    pages = snapshot_images(root / "build" / code / f"{slug}-{code}-screen.pdf")
+    folder = SNAPSHOTS / prefix / code
+    approved = sorted(folder.glob("page-*.png"))
     failures = []
     if len(approved) != len(pages):
-        failures.append(f"{code}: {len(pages)} pages, {len(approved)} approved snapshots in {SNAPSHOTS.relative_to(REPO)}/{code}/")
+        failures.append(f"{name}: {len(pages)} pages, {len(approved)} approved snapshots in {folder.relative_to(REPO)}/")
     font = label_font(root, 14)
     for number, (page, path) in enumerate(zip(pages, approved, strict=False), 1):  # a count mismatch is reported above
         old = Image.open(path).convert("RGB")
         difference = compare_pages(old, page, TOLERANCE)
         if difference.fails(TOLERANCE):
             diffs.mkdir(parents=True, exist_ok=True)
-            target = diffs / f"{code}-page-{number:02d}.png"
+            target = diffs / f"{name}-page-{number:02d}.png"
             diff_sheet(old, page, TOLERANCE, font).save(target)
-            failures.append(f"{code} page {number}: {difference.describe(TOLERANCE)}; see {target}")
+            failures.append(f"{name} page {number}: {difference.describe(TOLERANCE)}; see {target}")
     return failures
 
 
@@ -81,9 +87,9 @@ def advice(failures: list[str]) -> str:
             "\nIf the change is deliberate, run `make approve` and commit tests/snapshots/.")
 
 
-@pytest.mark.parametrize("code", LANGUAGES)
-def test_pages_match_approved_snapshots(built_project, code):
-    failures = snapshot_failures(built_project, code, DIFFS)
+@pytest.mark.parametrize(("prefix", "code"), EDITIONS, ids=[f"{p or 'brochure'}-{c}" for p, c in EDITIONS])
+def test_pages_match_approved_snapshots(built_project, prefix, code):
+    failures = snapshot_failures(built_project, code, DIFFS, prefix)
     assert not failures, advice(failures)
 
 
@@ -119,10 +125,12 @@ def test_approve_rewrites_every_page_the_same_way_and_drops_pages_that_are_gone(
     (snapshots / "en").mkdir(parents=True)
     Image.new("RGB", (10, 10)).save(snapshots / "en" / "page-13.png")  # from a longer plan
     assert main(["proofs", "--root", str(built_project), "--snapshots", str(snapshots), "--lang", "en", "--lang", "ar"]) == 0
-    assert "24 snapshots written" in capsys.readouterr().out
+    assert "32 snapshots written" in capsys.readouterr().out  # 12 pages of the brochure, 4 of the leaflet, twice
     names = [f"page-{number:02d}.png" for number in range(1, 13)]
     assert sorted(path.name for path in (snapshots / "en").iterdir()) == names
-    assert sorted(path.name for path in snapshots.iterdir()) == ["ar", "en"]
+    leaflet = PRODUCTS[1].slug
+    assert sorted(path.name for path in snapshots.iterdir()) == sorted(["ar", "en", leaflet])
+    assert sorted(path.name for path in (snapshots / leaflet / "ar").iterdir()) == names[:4]
     first = {path: path.read_bytes() for path in snapshots.rglob("*.png")}
     write_snapshots(built_project, snapshots, ["en", "ar"])
     assert {path: path.read_bytes() for path in snapshots.rglob("*.png")} == first  # approving twice changes nothing

@@ -61,20 +61,24 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
 
     Editions whose inputs have not changed are skipped. The others render in parallel, one
     worker process per core (or `jobs`), each worker warm across the editions it is given.
+    Every product (brochure/brochure.yaml, brochure/products/*.yaml) is built, its files named by its slug.
     """
     root = root.resolve()
-    settings, editions = check_inputs(root, languages)
-    load_output_profile(root, settings)
-    prepare_build_dir(root / BUILD_DIR, [edition.language.code for edition in editions])
+    products = check_inputs(root, languages)
+    for settings, _ in products:
+        load_output_profile(root, settings)
+    editions = [edition for _, product_editions in products for edition in product_editions]
+    prepare_build_dir(root / BUILD_DIR, list(dict.fromkeys(edition.language.code for edition in editions)))
     with build_lock(root / BUILD_DIR):
-        return build_editions(root, settings, editions, force, report, jobs)
+        return build_editions(root, editions, force, report, jobs)
 
 
-def build_editions(root: Path, settings: Settings, editions: list[Edition], force: bool,
+def build_editions(root: Path, editions: list[Edition], force: bool,
                    report: Callable[[BuiltFile], None], jobs: int | None) -> list[BuiltFile]:
     built: list[BuiltFile] = []
     pending: list[tuple[Edition, str]] = []
     for edition in editions:
+        settings = edition.settings
         inputs = edition_fingerprint(root, edition)
         if not force and all(is_up_to_date(variant_path(root, edition, variant), variant_fingerprint(inputs, variant))
                              for variant in OUTPUT_VARIANTS):
@@ -87,8 +91,9 @@ def build_editions(root: Path, settings: Settings, editions: list[Edition], forc
     if not pending:
         return built
     # Photos are converted once, here, for every edition that needs them (build/.cache/images/).
-    for variant in VARIANTS:
-        prepare_images(root, settings, variant, list(settings.figures.values()))
+    for settings in {id(edition.settings): edition.settings for edition, _ in pending}.values():
+        for variant in VARIANTS:
+            prepare_images(root, settings, variant, list(settings.figures.values()))
 
     failures: list[str] = []
     processes = min(jobs or os.cpu_count() or 1, len(pending))
@@ -154,7 +159,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
-    environment = make_environment(root)
+    environment = make_environment(root, settings.layouts)
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     for variant in OUTPUT_VARIANTS:
@@ -165,7 +170,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
             report(built[-1])
             continue
-        context = f"{code} {variant}"
+        # A further product's messages name it: the brochure and the leaflet may stumble on the same words.
+        context = f"{code} {variant}" if settings.file == content.SETTINGS_FILE else f"{code} {variant} {settings.slug}"
         if variant == "imposed":
             print_pdf = out_dir / output_name(settings, code, "print", "pdf")
             with atomic_path(pdf_path) as temporary:

@@ -52,10 +52,12 @@ def make_parser() -> argparse.ArgumentParser:
         "proofs", help="render the built PDFs to PNG proofs and contact sheets",
         description="From the built screen PDFs: build/<lang>/proofs/page-NN.png, build/<lang>/contact-sheet.png "
                     "(spreads as a reader sees them) and build/proofs/languages.png (a row per language, a column "
-                    "per page). Run `brochure build` first.")
+                    "per page); for each further product, build/<lang>/proofs/<slug>/, build/<lang>/<slug>-contact-sheet.png "
+                    "and build/proofs/<slug>-languages.png. Run `brochure build` first.")
     proofs.add_argument("--dpi", type=float, help="resolution of the page PNGs (default: 100)")
     proofs.add_argument("--snapshots", type=Path, metavar="DIR",
-                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png at the low "
+                        help="instead, approve the current pages: rewrite DIR/<lang>/page-NN.png (DIR/<slug>/<lang>/ "
+                             "for a further product) at the low "
                              "resolution the visual regression test compares (`make approve`)")
     serve = commands.add_parser(
         "serve", help="preview an edition's pages as spreads in the browser, re-rendered on every change",
@@ -72,10 +74,16 @@ def make_parser() -> argparse.ArgumentParser:
     xliff_export = xliff_commands.add_parser("export", help="write build/xliff/<slug>-<lang>.xlf for each target language")
     xliff_import = xliff_commands.add_parser("import", help="write the targets of XLIFF files back into the text files")
     xliff_import.add_argument("files", nargs="+", type=Path, metavar="FILE", help="XLIFF 1.2 files, one per language")
+    new = commands.add_parser(
+        "new", help="start a new brochure: a minimal project that builds",
+        description="Write into DIR a minimal project that builds: an A5 booklet in two languages with four page "
+                    "kinds (title, text of blocks, numbered articles, back), their declarations, CSS, and the fonts "
+                    "and output profile copied from the project given with --root. See README, Starting a new brochure.")
+    new.add_argument("directory", type=Path, metavar="DIR", help="the new project's folder (must not exist, or be empty)")
     for command in (build, check, preflight, proofs, xliff_export):
         command.add_argument("--lang", action="append", metavar="L",
                              help="only this language (repeatable; default: every language)")
-    for command in (build, check, preflight, proofs, serve, xliff_export, xliff_import):
+    for command in (build, check, preflight, proofs, serve, xliff_export, xliff_import, new):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -105,11 +113,15 @@ def run_preflight(args: argparse.Namespace) -> int:
     from brochure_build.preflightreport import failures, table, write_reports
 
     root = args.root.resolve()
-    settings, report = preflight(root, args.lang)
-    print(table(report))
-    screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
-    write_reports(root, settings.slug, report, screens)
-    return 1 if failures(report) else 0
+    failed = 0
+    for index, (settings, report) in enumerate(preflight(root, args.lang)):
+        if index:  # the first product's table alone when there is one; the others follow, each named
+            print(f"\n{settings.slug} ({settings.file})")
+        print(table(report))
+        screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
+        write_reports(root, settings.slug, report, screens, "preflight" if index == 0 else f"preflight-{settings.slug}")
+        failed += failures(report)
+    return 1 if failed else 0
 
 
 def run_proofs(args: argparse.Namespace) -> int:
@@ -148,6 +160,14 @@ def run_xliff(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_new(args: argparse.Namespace) -> int:
+    from brochure_build.scaffold import new_project
+
+    written = new_project(args.directory, args.root.resolve())
+    print(f"{len(written)} files written to {args.directory}: build it with `brochure build --root {args.directory}`")
+    return 0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from brochure_build.serve import serve
 
@@ -170,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
-                "serve": run_serve, "xliff": run_xliff}[args.command](args)
+                "serve": run_serve, "xliff": run_xliff, "new": run_new}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -6,19 +6,22 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from brochure_build.errors import ContentError, Problem
+from brochure_build.kinds import FieldSpec, Kind, load_kinds
 from brochure_build.model import (
+    Block,
     Edition,
     Figure,
     FigureSpec,
-    Labels,
     LanguageSpec,
     Meta,
     PageSize,
     PrintSpec,
+    Record,
     Section,
     SectionSpec,
     Settings,
@@ -27,30 +30,19 @@ from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
 
 SETTINGS_FILE = "brochure/brochure.yaml"
 TEXT_DIR = "brochure/text"
+PRODUCTS_DIR = "brochure/products"
 
 PAGE_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "LETTER": (215.9, 279.4), "A3": (297.0, 420.0),
               "SRA3": (320.0, 450.0)}
 UNITS_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
-PAGE_KINDS = ("cover", "section", "opener", "priority", "closing", "back-cover")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LANGUAGE_TAG = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")  # BCP 47, as <html lang> takes it
 
-# Words each page kind needs from a language's text file, under sections.<id>.
-# Values: "str" (non-empty text) or "list" (non-empty list of texts).
-SECTION_TEXT_SCHEMA: dict[str, dict[str, str]] = {
-    "cover": {},
-    "section": {"heading": "str", "body": "list", "pledges": "list"},
-    "opener": {"heading": "str"},
-    "priority": {"heading": "str", "body": "list", "contribution": "str", "pledges": "list"},
-    "closing": {"heading": "str", "body": "list"},
-    "back-cover": {"heading": "str", "items": "list"},
-}
-TEXT_SCHEMA = {
-    "labels": {"pledges": "str", "contribution": "str", "credit": "str", "priority_number": "str"},
-    "meta": {"title": "str", "author": "str", "subject": "str", "keywords": "list"},
-    "cover": {"title_lines": "list"},
-}
+# What the pipeline itself reads from a text file; everything else is declared by the layouts' kinds.
+META_SCHEMA = {"title": "str", "author": "str", "subject": "str", "keywords": "list"}
 FIGURE_TEXT_SCHEMA = {"caption": "str", "credit": "str", "alt": "str"}
+# A block of a `blocks` field: its type key, and the other keys it may have.
+BLOCK_TYPES = {"heading": (), "paragraph": (), "list": (), "box": ("body",), "quote": ("source",), "figure": ()}
 
 
 class Checker:
@@ -134,14 +126,69 @@ def parse_pages(value: Any) -> tuple[int, int] | None:
 
 
 def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
-    """Load and validate brochure/brochure.yaml; None (with problems) if unusable."""
-    document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, problems, root)
+    """The first product, brochure/brochure.yaml, knowing the words every product reads; None
+    (with problems) if any product is unusable."""
+    products = load_products(root, problems)
+    return products[0] if products else None
+
+
+def product_files(root: Path) -> list[str]:
+    """brochure/products/*.yaml, by name: the products besides brochure/brochure.yaml."""
+    folder = root / PRODUCTS_DIR
+    return [f"{PRODUCTS_DIR}/{path.name}" for path in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+
+
+def load_products(root: Path, problems: list[Problem]) -> list[Settings]:
+    """Every product: brochure/brochure.yaml first, then brochure/products/*.yaml, each a page plan
+    with its own slug, page size and layouts folder, reading the same text files. A product file
+    holds what differs from brochure.yaml; the rest (languages, figures, print …) it inherits.
+    Empty (with problems) if one does not load."""
+    before = len(problems)
+    main = load_product(root, problems)
+    if main is None:
+        return []
+    if len(problems) > before:  # a value the loader refused reads as nothing: the products inheriting it would repeat it
+        return [main]
+    document = load_yaml(root / SETTINGS_FILE, SETTINGS_FILE, [], root)
+    inherited = document.data if document is not None and isinstance(document.data, dict) else {}
+    products = [main] + [load_product(root, problems, display, inherited) for display in product_files(root)]
+    if any(product is None for product in products):
+        return []
+    slugs: dict[str, str] = {}
+    for product in products:
+        if product.slug in slugs:
+            problems.append(Problem(product.file, 0, "slug", f"{product.slug!r} is already the slug of {slugs[product.slug]}: "
+                                                             "each product needs its own, it names its PDFs"))
+        slugs[product.slug] = product.file
+    if len(problems) > before:
+        return []
+    kinds = {(product.layouts, name): kind for product in products for name, kind in product.kinds.items()}
+    text_fields, label_names = plan_words([[(spec, kinds[(p.layouts, spec.kind)]) for spec in p.sections] for p in products])
+    owners: dict[str, str] = {}
+    for product in products:
+        for spec in product.sections:
+            owners.setdefault(spec.text, product.file)
+    return [replace(product, text_fields=text_fields, label_names=label_names, text_owners=owners) for product in products]
+
+
+def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FILE,
+                 inherited: dict | None = None) -> Settings | None:
+    """Load and validate brochure/brochure.yaml (or a product file, `display`, whose missing keys
+    are `inherited` from brochure.yaml's values); None (with problems) if unusable."""
+    document = load_yaml(root / display, display, problems, root)
     if document is None:
         return None
     before = len(problems)
     check = Checker(document, problems)
     top_keys = ["slug", "date", "page", "print", "source_language", "languages", "figures", "sections"]
-    data = check.mapping(document.data, "", top_keys, top_keys)
+    if inherited is not None:
+        own = ["slug", "date", "page", "print", "figures", "sections", "layouts"]
+        data = check.mapping(document.data, "", own, ["slug", "page", "sections", "layouts"])
+        data = {**{key: value for key, value in inherited.items() if key != "layouts"}, **data}
+        if isinstance(inherited.get("figures"), dict) and isinstance(data.get("figures"), dict):
+            data["figures"] = {**inherited["figures"], **data["figures"]}  # a product reframes some photos
+    else:
+        data = check.mapping(document.data, "", top_keys + ["layouts"], top_keys)
 
     slug = check.text(data.get("slug", "x"), "slug")
     if slug and not ID_PATTERN.match(slug):
@@ -201,7 +248,41 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         line = document.line(child_path(path, "file"))
         figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line, credit_lang)
 
-    sections = []
+    layouts = str(data.get("layouts", "layouts")).strip().rstrip("/")
+    # Under layouts/, where the stylesheet and link checks look and the preview watches.
+    if path_refusal(layouts) or not (layouts == "layouts" or layouts.startswith("layouts/")):
+        check.report("layouts", f"{layouts}: expected layouts or a folder under it, such as layouts/leaflet")
+        layouts = "layouts"
+    kinds = load_kinds(root, layouts, problems)
+    sections = load_plan(data, check, figures, kinds, layouts)
+
+    if len(problems) > before or size is None or bleed is None or print_spec is None:
+        return None
+    text_fields, label_names = plan_words([[(spec, kinds[spec.kind]) for spec in sections]])
+    return Settings(slug, date, PageSize(*size), bleed, source_language, tuple(languages), figures, tuple(sections),
+                    print_spec, layouts, kinds, display, text_fields, label_names)
+
+
+def plan_words(plans: list[list[tuple[SectionSpec, Kind]]]) -> tuple[dict[str, dict[str, FieldSpec]], tuple[str, ...]]:
+    """The fields each text id may hold and the labels, over every plan that reads the text files."""
+    text_fields: dict[str, dict[str, FieldSpec]] = {}
+    labels: list[str] = []
+    for plan in plans:
+        for spec, kind in plan:
+            if kind.fields:
+                fields = text_fields.setdefault(spec.text, {})
+                for field_spec in kind.fields:
+                    fields.setdefault(field_spec.name, field_spec)
+            labels += [label for label in kind.labels if label not in labels]
+    return text_fields, tuple(labels)
+
+
+PLAN_KEYS = ["id", "kind", "pages", "figures", "photo_page", "text", "shares_page"]
+
+
+def load_plan(data: dict, check: Checker, figures: dict, kinds: dict[str, Kind], layouts: str) -> list[SectionSpec]:
+    """The `sections:` page plan: each section's kind (declared in layouts/pages/), pages and photos."""
+    sections: list[SectionSpec] = []
     raw_sections = data.get("sections", [])
     if not isinstance(raw_sections, list):
         check.report("sections", f"expected a list, found {describe(raw_sections)}")
@@ -209,17 +290,30 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     seen_ids: set[str] = set()
     for i, spec in enumerate(raw_sections):
         path = child_path("sections", i)
-        spec = check.mapping(spec, path, ["id", "kind", "pages", "figures", "photo_page"], ["id", "kind", "pages"])
+        spec = check.mapping(spec, path, PLAN_KEYS, ["id", "kind", "pages"])
         section_id = str(spec.get("id", ""))
         if section_id in seen_ids:
             check.report(child_path(path, "id"), f"section {section_id!r} is listed twice")
         seen_ids.add(section_id)
-        kind = spec.get("kind", "section")
-        if kind not in PAGE_KINDS:
-            check.report(child_path(path, "kind"), f"unknown page kind {kind!r}{did_you_mean(str(kind), list(PAGE_KINDS))}")
-        pages = parse_pages(spec.get("pages", 1))
+        kind = spec.get("kind", "")
+        if kind not in kinds:
+            check.report(child_path(path, "kind"), f"unknown page kind {kind!r}{did_you_mean(str(kind), list(kinds))}: "
+                                                   f"a kind is a template {layouts}/pages/<kind>.html.j2 with its "
+                                                   f"declaration <kind>.kind.yaml beside it")
+        shares_page = spec.get("shares_page", False)
+        if not isinstance(shares_page, bool):
+            check.report(child_path(path, "shares_page"), f"expected true or false, found {shares_page!r}")
+            shares_page = False
+        flows = spec.get("pages") == "auto"
+        if flows:
+            previous = sections[-1].last_page if sections else 0
+            start = previous if shares_page else previous + 1
+            pages: tuple[int, int] | None = (max(start, 1), max(start, 1))
+        else:
+            pages = parse_pages(spec.get("pages", 1))
         if pages is None:
-            check.report(child_path(path, "pages"), f"expected a page number or a range such as 2-3, found {spec.get('pages')!r}")
+            check.report(child_path(path, "pages"), "expected a page number, a range such as 2-3, or auto (as many as "
+                                                    f"it needs), found {spec.get('pages')!r}")
             pages = (1, 1)
         section_figures = spec.get("figures", [])
         if not isinstance(section_figures, list):
@@ -232,14 +326,15 @@ def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
         photo_page = spec.get("photo_page")
         if not (photo_page is None or photo_page in ("before", "after")):
             check.report(child_path(path, "photo_page"), f"expected before or after, found {photo_page!r}")
-        sections.append(SectionSpec(section_id, str(kind), pages[0], pages[1], tuple(map(str, section_figures)), photo_page))
+        text = str(spec.get("text", section_id))
+        if not ID_PATTERN.match(text):
+            check.report(child_path(path, "text"), "expected the id of a block under sections: in the text files")
+        sections.append(SectionSpec(section_id, str(kind), pages[0], pages[1], tuple(map(str, section_figures)),
+                                    photo_page, text, flows, shares_page))
     if "sections" in data and not sections:
         check.report("sections", "lists no section")
     check_page_plan(sections, check)
-
-    if len(problems) > before or size is None or bleed is None or print_spec is None:
-        return None
-    return Settings(slug, date, PageSize(*size), bleed, source_language, tuple(languages), figures, tuple(sections), print_spec)
+    return sections
 
 
 def load_print_spec(check: Checker, value: Any) -> PrintSpec | None:
@@ -302,16 +397,29 @@ def parse_page_size(value: Any) -> tuple[float, float] | None:
 
 
 def check_page_plan(sections: list[SectionSpec], check: Checker) -> None:
-    """Sections follow each other page after page from 1, and the total is a multiple of 4."""
+    """Sections follow each other page after page from 1 (a section that shares a page starts on
+    the previous one's last), and the total is a multiple of 4. After a section that flows over as
+    many pages as it needs, pages are known only once laid out: the sections after it flow too,
+    and the build checks the total."""
     expected_first = 1
+    flowing: SectionSpec | None = None
     for i, section in enumerate(sections):
-        if section.first_page != expected_first:
-            check.report(child_path(child_path("sections", i), "pages"),
-                         f"section {section.id!r} starts on page {section.first_page}, expected page {expected_first} "
-                         "(sections fill the pages in order, without gaps or overlaps)")
+        key = child_path(child_path("sections", i), "pages")
+        if section.shares_page and i == 0:
+            check.report(child_path(child_path("sections", i), "shares_page"), "the first section has no page to share")
+        if flowing is not None and not section.flows:
+            check.report(key, f"section {section.id!r} follows {flowing.id!r}, which flows over as many pages as it "
+                              "needs: its pages are not known before layout; write pages: auto")
+        elif not section.flows:
+            expected = expected_first - 1 if section.shares_page else expected_first
+            if section.first_page != expected:
+                why = "it shares the page the previous section ends on" if section.shares_page else \
+                    "sections fill the pages in order, without gaps or overlaps; shares_page: true puts two on one page"
+                check.report(key, f"section {section.id!r} starts on page {section.first_page}, expected page {expected} ({why})")
+        flowing = section if section.flows else flowing
         expected_first = section.last_page + 1
     total = expected_first - 1
-    if sections and total % 4:
+    if sections and total % 4 and flowing is None:
         check.report(child_path(child_path("sections", len(sections) - 1), "pages"),
                      f"the page plan has {total} pages: saddle stitching needs a multiple of 4")
 
@@ -321,25 +429,32 @@ def text_file(code: str) -> str:
 
 
 def load_edition(root: Path, settings: Settings, code: str, problems: list[Problem]) -> Edition | None:
-    """Load and validate brochure/text/<code>.yaml against the shared structure."""
+    """Load and validate brochure/text/<code>.yaml against the shared structure and the kinds."""
+    found: list[Problem] = []  # this file's, for this product: another product may have reported the same ones
+    edition = read_edition(root, settings, code, found)
+    problems += found
+    return None if found else edition
+
+
+def read_edition(root: Path, settings: Settings, code: str, problems: list[Problem]) -> Edition | None:
     display = text_file(code)
     document = load_yaml(root / display, display, problems, root)
     if document is None:
         return None
-    before = len(problems)
     check = Checker(document, problems)
-    data = check.mapping(document.data, "", ["labels", "meta", "cover", "sections", "figures", "source_fingerprints"],
-                         ["labels", "meta", "cover", "sections", "figures"])
+    data = check.mapping(document.data, "", ["labels", "meta", "sections", "figures", "source_fingerprints"],
+                         ["meta", "sections", "figures"] + (["labels"] if settings.label_names else []))
     recorded = data.get("source_fingerprints", {})
     if not isinstance(recorded, dict) or not all(isinstance(value, str) for value in recorded.values()):
         check.report("source_fingerprints", "expected key: fingerprint lines, as written by `brochure check --accept`; "
                                             "delete the block and run it again")
-    parts = {}
-    for part, schema in TEXT_SCHEMA.items():
-        block = check.mapping(data.get(part, {}), part, list(schema), list(schema)) if part in data else {}
-        parts[part] = {key: check.typed(kind, block[key], child_path(part, key)) for key, kind in schema.items() if key in block}
-    if "{n}" not in parts["labels"].get("priority_number", "{n}"):
-        check.report("labels.priority_number", "must contain {n}, where the priority's number goes")
+    meta_block = check.mapping(data["meta"], "meta", list(META_SCHEMA), list(META_SCHEMA)) if "meta" in data else {}
+    meta = {key: check.typed(kind, meta_block[key], child_path("meta", key)) for key, kind in META_SCHEMA.items()
+            if key in meta_block}
+    label_names = list(settings.label_names)
+    label_block = check.mapping(data.get("labels", {}), "labels", label_names, label_names) \
+        if "labels" in data or label_names else {}
+    labels = {key: check.text(label_block[key], child_path("labels", key)) for key in label_names if key in label_block}
 
     figure_texts = check.mapping(data.get("figures", {}), "figures", list(settings.figures), list(settings.figures)) \
         if "figures" in data else {}
@@ -352,31 +467,126 @@ def load_edition(root: Path, settings: Settings, code: str, problems: list[Probl
         words = {key: check.text(block[key], child_path(path, key)) for key in FIGURE_TEXT_SCHEMA if key in block}
         figures[figure_id] = Figure(spec, words.get("caption", ""), words.get("credit", ""), words.get("alt", ""))
 
-    text_sections = [s for s in settings.sections if SECTION_TEXT_SCHEMA[s.kind]]
-    section_texts = check.mapping(data.get("sections", {}), "sections", [s.id for s in text_sections],
-                                  [s.id for s in text_sections]) if "sections" in data else {}
+    needed = [spec.text for spec in settings.sections if settings.kinds[spec.kind].fields]
+    section_texts = check.mapping(data.get("sections", {}), "sections", list(settings.text_fields),
+                                  list(dict.fromkeys(needed))) if "sections" in data else {}
     sections = []
     for spec in settings.sections:
-        schema = SECTION_TEXT_SCHEMA[spec.kind]
-        path = child_path("sections", spec.id)
-        block = check.mapping(section_texts[spec.id], path, list(schema), list(schema)) if spec.id in section_texts else {}
-        words: dict[str, Any] = {key: check.typed(kind, block[key], child_path(path, key)) for key, kind in schema.items() if key in block}
+        kind = settings.kinds[spec.kind]
+        path = child_path("sections", spec.text)
+        block = section_texts.get(spec.text, {}) if kind.fields else {}
+        # A key no product declares is reported by the first product that places the section, naming its kind.
+        reports_unknown = settings.text_owners.get(spec.text, settings.file) == settings.file
+        words = section_words(check, kind, block if spec.text in section_texts else None, path,
+                              settings.text_fields.get(spec.text, {}), figures, reports_unknown)
         number = 1 + sum(1 for done in sections if done.spec.kind == spec.kind)
-        sections.append(Section(spec, number=number, figures=tuple(figures[f] for f in spec.figures if f in figures), **words))
+        sections.append(Section(spec, number=number, words=Record(words),
+                                figures=tuple(figures[f] for f in spec.figures if f in figures)))
 
-    if len(problems) > before:
+    if problems:
         return None
-    labels, meta = parts["labels"], parts["meta"]
     return Edition(
         settings=settings,
         language=settings.language(code),
-        labels=Labels(**labels),
+        labels=Record(labels),
         meta=Meta(meta["title"], meta["author"], meta["subject"], tuple(meta["keywords"])),
-        title_lines=tuple(parts["cover"]["title_lines"]),
         sections=tuple(sections),
         figures=figures,
         text_file=root / display,
     )
+
+
+EMPTY = {"text": "", "texts": (), "blocks": (), "group": ()}
+
+
+def section_words(check: Checker, kind: Kind, block: Any, path: str, allowed: dict[str, FieldSpec],
+                  figures: dict[str, Figure], reports_unknown: bool = True) -> dict[str, Any]:
+    """The words of one section, field by field as its kind declares them; an optional field left
+    out is empty. Fields another product's kind reads from the same block are allowed, not read."""
+    if block is None:
+        return {spec.name: EMPTY[spec.type] for spec in kind.fields}
+    if not isinstance(block, dict):
+        check.report(path, f"expected a mapping of the fields of page kind {kind.name!r}, found {describe(block)}")
+        return {}
+    for key in block if reports_unknown else ():
+        if key not in allowed:
+            names = [spec.name for spec in kind.fields]
+            check.report(child_path(path, key), f"unknown key{did_you_mean(str(key), names)}: not a field of page kind "
+                                                f"{kind.name!r} ({kind.declaration})")
+    words: dict[str, Any] = {}
+    for spec in kind.fields:
+        key = child_path(path, spec.name)
+        if spec.name not in block:
+            if spec.required:
+                check.report(key, "missing")
+            words[spec.name] = EMPTY[spec.type]
+            continue
+        words[spec.name] = field_value(check, spec, block[spec.name], key, figures)
+    return words
+
+
+def field_value(check: Checker, spec: FieldSpec, value: Any, key: str, figures: dict[str, Figure]) -> Any:
+    if spec.type == "text":
+        return check.text(value, key)
+    if spec.type == "texts":
+        return check.texts(value, key)
+    if spec.type == "blocks":
+        return blocks(check, value, key, figures)
+    if not isinstance(value, list):
+        check.report(key, f"expected a list of entries (- {spec.fields[0].name if spec.fields else 'field'}: …), "
+                          f"found {describe(value)}")
+        return ()
+    if not value:
+        check.report(key, "is an empty list")
+    entries = []
+    names = [sub.name for sub in spec.fields]
+    for i, entry in enumerate(value):
+        entry_key = child_path(key, i)
+        mapping = check.mapping(entry, entry_key, names, [sub.name for sub in spec.fields if sub.required])
+        entries.append(Record({sub.name: field_value(check, sub, mapping[sub.name], child_path(entry_key, sub.name), figures)
+                               if sub.name in mapping else EMPTY[sub.type] for sub in spec.fields}))
+    return tuple(entries)
+
+
+def blocks(check: Checker, value: Any, key: str, figures: dict[str, Figure]) -> tuple[Block, ...]:
+    """A list of blocks: plain text is a paragraph; a mapping names its type by its first key
+    (heading, paragraph, list, box with body, quote with source, figure)."""
+    if not isinstance(value, list):
+        check.report(key, f"expected a list of blocks (paragraphs, or heading:, list:, box:, quote:, figure:), "
+                          f"found {describe(value)}")
+        return ()
+    if not value:
+        check.report(key, "is an empty list")
+    result = []
+    for i, item in enumerate(value):
+        item_key = child_path(key, i)
+        if not isinstance(item, dict):
+            result.append(Block("paragraph", check.text(item, item_key)))
+            continue
+        types = [name for name in item if name in BLOCK_TYPES]
+        if len(types) != 1:
+            check.report(item_key, f"a block is text, or a mapping with one of {', '.join(BLOCK_TYPES)}; "
+                                   f"found {', '.join(map(str, item)) or 'nothing'}")
+            continue
+        block_type = types[0]
+        check.mapping(item, item_key, [block_type, *BLOCK_TYPES[block_type]], [block_type, *BLOCK_TYPES[block_type]])
+        type_key = child_path(item_key, block_type)
+        if block_type == "list":
+            result.append(Block("list", items=check.texts(item[block_type], type_key)))
+        elif block_type == "box":
+            result.append(Block("box", check.text(item[block_type], type_key),
+                                items=check.texts(item.get("body", ["x"]), child_path(item_key, "body"))))
+        elif block_type == "quote":
+            result.append(Block("quote", check.text(item[block_type], type_key),
+                                source=check.text(item.get("source", "x"), child_path(item_key, "source"))))
+        elif block_type == "figure":
+            figure_id = str(item[block_type])
+            if figure_id not in figures:
+                check.report(type_key, f"no figure {figure_id!r} in figures{did_you_mean(figure_id, list(figures))}")
+            result.append(Block("figure", figure=figures.get(figure_id)))
+        else:
+            result.append(Block(block_type, check.text(item[block_type], type_key)))
+    return tuple(result)
 
 
 def unknown_languages(settings: Settings, languages: list[str] | None) -> list[Problem]:
@@ -387,18 +597,21 @@ def unknown_languages(settings: Settings, languages: list[str] | None) -> list[P
 
 
 def load_content(root: Path, languages: list[str] | None = None) -> tuple[Settings, list[Edition]]:
-    """Load settings and the editions of `languages` (default: all); raise ContentError listing every problem."""
+    """Load settings and the editions of `languages` (default: all) of the first product, after
+    validating every product's; raise ContentError listing every problem."""
     problems: list[Problem] = []
-    settings = load_settings(root, problems)
-    if settings is None:
+    products = load_products(root, problems)
+    if not products:
         raise ContentError(problems)
+    settings = products[0]
     problems += unknown_languages(settings, languages)
     if problems:
         raise ContentError(problems)
     codes = languages or [lang.code for lang in settings.languages]
     editions = [load_edition(root, settings, code, problems) for code in codes]
+    for product in products[1:]:
+        for code in codes:
+            load_edition(root, product, code, problems)
     if problems:
         raise ContentError(problems)
     return settings, [edition for edition in editions if edition is not None]
-
-

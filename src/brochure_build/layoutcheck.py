@@ -19,26 +19,38 @@ def section_start_pages(document) -> dict[str, int]:
     return starts
 
 
+def planned_pages(first: int, last: int) -> str:
+    return f"page {first}" if first == last else f"pages {first}-{last}"
+
+
 def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
     """Every way the laid-out pages (`report`, from copy_fit) differ from the plan, as messages
-    that name the section, the page and by how much.
+    that name the section, its planned pages, where it ended and what to do.
 
-    A section that runs longer than its planned pages is named as the cause; the sections it
-    pushes later are not reported again.
+    The cause is named, not its consequences: a section that runs past its last planned page,
+    or ends before it, moves every later section; those are not reported again.
     """
     problems = []
     for entry in report["sections"]:
-        start, _ = entry["pages"]
+        start, end = entry["pages"]
+        first, last = entry["planned"]
+        planned = planned_pages(first, last)
         if start is None:
             problems.append(f"{context}: section {entry['id']!r} is missing from the pages")
+        elif entry.get("flows"):
+            continue
         elif entry["overflow"]:
-            first, last = entry["planned"]
-            planned = f"page {first}" if first == last else f"pages {first}-{last}"
             overflow = entry["overflow"]
             onto = page_ranges(overflow["pages"])
             problems.append(f"{context}: section {entry['id']!r} does not fit {planned}: {overflow['lines']} lines "
                             f"({overflow['mm']} mm) run onto {onto}; shorten the text or set a smaller type "
-                            "step in layouts/css/languages.css")
+                            "step in layouts/css/languages.css (the sections after it move with it)")
+        elif end is not None and end - start < last - first:
+            taken = end - start + 1
+            problems.append(f"{context}: section {entry['id']!r} is planned on {planned} but ends on page {end}, "
+                            f"{last - first + 1 - taken} page{'s' if last - first + 1 - taken > 1 else ''} early, so "
+                            f"every section after it starts early; give it {planned_pages(first, first + taken - 1)} "
+                            "in the plan, fill its pages, or let it flow (pages: auto)")
     grouped: dict[tuple, list[dict]] = {}
     for frame in report["frames"]:  # one line per frame, however many pages it overflows on
         grouped.setdefault((frame["section"], frame["frame"]), []).append(frame)
@@ -47,13 +59,22 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
         problems.append(f"{context}: section {section!r}: text overflows {name} on {page_ranges([f['page'] for f in frames])} "
                         f"by {max(frame['mm'] for frame in frames)} mm ({lines} lines)")
     problems += sideways_problems(edition, report.get("sideways", []), context)
-    if not problems:
+    settings = edition.settings
+    if not problems and settings.flows:
+        if report["pages"] % 4:
+            flowing = ", ".join(f"{e['id']!r} ({planned_pages(*e['pages'])})"
+                                for e in report["sections"] if e.get("flows"))
+            short = 4 - report["pages"] % 4
+            problems.append(f"{context}: the pages come to {report['pages']}: saddle stitching needs a multiple of 4; "
+                            f"the flowing sections {flowing} decide the count: add {short} page{'s' if short > 1 else ''} "
+                            f"of content or remove {4 - short}, or plan fixed pages")
+    elif not problems:
         for entry in report["sections"]:
             if entry["pages"][0] != entry["planned"][0]:
                 problems.append(f"{context}: section {entry['id']!r} starts on page {entry['pages'][0]}, "
                                 f"the plan says {entry['planned'][0]}")
-        if report["pages"] != edition.settings.page_count:
-            problems.append(f"{context}: {report['pages']} pages, the plan has {edition.settings.page_count}")
+        if report["pages"] != settings.page_count:
+            problems.append(f"{context}: {report['pages']} pages, the plan has {settings.page_count}")
     return problems
 
 
@@ -171,9 +192,14 @@ def part_copy_fit(specs: Sequence[SectionSpec], document, first_page: int = 1) -
         start = starts.get(spec.id)
         end = None
         if start is not None:
-            end = (starts.get(specs[index + 1].id, total + 1) - 1) if index + 1 < len(specs) else total
-        entry = {"id": spec.id, "planned": [spec.first_page, spec.last_page], "pages": [start, end], "overflow": None}
-        if start is not None and end - start + 1 > spec.page_count:
+            end = total
+            if index + 1 < len(specs):
+                following = specs[index + 1]
+                # A section sharing a page starts on the page this one ends on.
+                end = starts.get(following.id, total + 1) - (0 if following.shares_page else 1)
+        entry = {"id": spec.id, "planned": [spec.first_page, spec.last_page], "pages": [start, end], "overflow": None,
+                 "flows": spec.flows}
+        if start is not None and not spec.flows and end - start + 1 > spec.page_count:
             extra_pages = list(range(start + spec.page_count, end + 1))
             lines = 0
             height = 0.0
@@ -227,7 +253,7 @@ def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[di
                 frames.append((box, box.content_box_y() + box.height, describe_element(box.element)))
         for box, bottom, name in frames:
             lines = [line for line in line_boxes(box) if line.position_y + line.height > bottom + TOLERANCE_PX]
-            # A page-filling frame (cover, opener) reaches into the bleed on purpose; only text counts.
+            # A page-filling frame (a cover, a divider) reaches into the bleed on purpose; only text counts.
             lines = [line for line in lines if line.children and any(getattr(c, "text", "").strip() or c.children
                                                                      for c in line.children)]
             if lines:

@@ -56,19 +56,24 @@ class Result:
 Report = dict[str, dict[str, Result]]
 
 
-def preflight(root: Path, languages: list[str] | None = None) -> tuple[Settings, Report]:
-    """Run every check on every language (or `languages`); content errors become failures."""
+def preflight(root: Path, languages: list[str] | None = None) -> list[tuple[Settings, Report]]:
+    """Run every check on every language (or `languages`) of every product; content errors become failures."""
     problems: list[Problem] = []
-    settings = content.load_settings(root, problems)
-    if settings is None:
+    products = content.load_products(root, problems)
+    if not products:
         from brochure_build.errors import ContentError
 
         raise ContentError(problems)
-    unknown = content.unknown_languages(settings, languages)
+    unknown = content.unknown_languages(products[0], languages)
     if unknown:
         from brochure_build.errors import ContentError
 
         raise ContentError(unknown)
+    return [(settings, preflight_product(root, settings, languages)) for settings in products]
+
+
+def preflight_product(root: Path, settings: Settings, languages: list[str] | None) -> Report:
+    """Every check on the editions of one product."""
     codes = languages or [lang.code for lang in settings.languages]
     source_doc = load_source(root, settings, [])
     font_names = project_font_names(root)
@@ -101,7 +106,7 @@ def preflight(root: Path, languages: list[str] | None = None) -> tuple[Settings,
         for code, count in page_counts.items():
             if count != usual:
                 report[code]["pages"].fail(f"{count} pages, while the other editions have {usual}")
-    return settings, report
+    return report
 
 
 def check_content(root: Path, settings: Settings, source_doc, code: str, result: Result) -> Edition | None:
@@ -141,11 +146,13 @@ def check_copy_fit(root: Path, edition: Edition | None, files: dict[str, Path], 
 
 def check_pages(settings: Settings, readers: dict[str, PdfReader], result: Result) -> None:
     planned = settings.page_count
-    if planned % 4:
+    if planned % 4 and not settings.flows:
         result.fail(f"the plan has {planned} pages: saddle stitching needs a multiple of 4")
     for variant in ("print", "screen"):
         count = len(readers[variant].pages)
-        if count != planned:
+        if settings.flows and count % 4:
+            result.fail(f"{variant}: {count} pages: saddle stitching needs a multiple of 4")
+        elif count != planned and not settings.flows:
             result.fail(f"{variant}: {count} pages, the plan has {planned}")
     sheets = len(readers["imposed"].pages)
     if sheets * 2 != len(readers["print"].pages):

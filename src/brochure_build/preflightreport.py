@@ -75,12 +75,13 @@ def as_json(report: Report) -> dict:
     }
 
 
-def write_reports(root: Path, slug: str, report: Report, screen_pdfs: dict[str, Path]) -> None:
+def write_reports(root: Path, slug: str, report: Report, screen_pdfs: dict[str, Path], name: str = "preflight") -> None:
+    """build/<name>.json, build/<name>.html and its thumbnails in build/<name>/<lang>/ (one name per product)."""
     build = root / "build"
-    write_text_atomic(build / "preflight.json", json.dumps(as_json(report), indent=1, ensure_ascii=False) + "\n")
-    thumbnails = {code: write_thumbnails(pdf, build / "preflight" / code) for code, pdf in screen_pdfs.items() if pdf.is_file()}
+    write_text_atomic(build / f"{name}.json", json.dumps(as_json(report), indent=1, ensure_ascii=False) + "\n")
+    thumbnails = {code: write_thumbnails(pdf, build / name / code) for code, pdf in screen_pdfs.items() if pdf.is_file()}
     relative = {code: [path.relative_to(build).as_posix() for path in paths] for code, paths in thumbnails.items()}
-    write_text_atomic(build / "preflight.html", HTML.render(slug=slug, report=report, checks=CHECKS,
+    write_text_atomic(build / f"{name}.html", HTML.render(slug=slug, report=report, checks=CHECKS,
                                                              verdict=verdict(report), thumbnails=relative))
 
 

@@ -363,7 +363,7 @@ class Preview:
         redoing only what a change made stale); raises what stops a build."""
         if self.settings_problems or self.settings is None:
             raise ContentError(self.settings_problems)
-        _, editions = check_inputs(self.root, [code], self.inputs)
+        _, editions = check_inputs(self.root, [code], self.inputs)[0]  # the first product: the brochure
         if not self.fonts_checked:
             # A font file changed: WeasyPrint would keep the old one in its font configuration.
             self.close_renderer()

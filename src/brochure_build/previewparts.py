@@ -6,8 +6,8 @@ break) on its planned page, so the pages of a run of sections depend only on tho
 whether each page is a left or a right one, and on its folio. The second part starts on the side
 its first page has in the brochure (`html { break-before: recto }` or `verso`: odd pages are
 recto in both directions) and numbers its pages from there (`@page :first { counter-reset: page
-N }`, both in base.html.j2); the opener prints the plan's page numbers rather than
-target-counter(). Its links to the priorities in the other part have no target in its own part:
+N }`, both in base.html.j2); a layout that lists page numbers prints the plan's rather than
+target-counter(). Its links to sections in the other part have no target in its own part:
 WeasyPrint's "No anchor" for exactly those ids is tolerated, and those links are inactive in
 the preview PDF (never in the build's).
 
@@ -17,7 +17,8 @@ processes finish together (rebalance).
 That holds only while each part keeps to the plan. When one does not (a section runs past its
 pages or ends early), the edition is laid out again in one piece, as the build does, and the
 plan problems come from that. tests/test_serve.py compares the preview's pages with the screen
-PDF of `brochure build`, pixel for pixel, in every edition.
+PDF of `brochure build`, pixel for pixel, in every edition. A section that shares the page of
+the one before, or that flows (its pages known only once laid out), is never where a part starts.
 """
 
 from __future__ import annotations
@@ -77,8 +78,15 @@ class PartResult:
 
 
 def split_pages(edition: Edition) -> list[int]:
-    """The pages an edition can be split at: where a section other than the first starts."""
-    return [section.spec.first_page for section in edition.sections[1:]]
+    """The pages an edition can be split at: where a section other than the first starts a page
+    of its own, at a page the plan fixes (before any flowing section)."""
+    pages = []
+    for section in edition.sections[1:]:
+        if section.spec.flows:
+            break
+        if not section.spec.shares_page:
+            pages.append(section.spec.first_page)
+    return pages
 
 
 def first_split(edition: Edition) -> int | None:

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from brochure_build import content
 from brochure_build.build import BUILD_DIR, output_name
 from brochure_build.errors import BuildError, ContentError, Problem
+from brochure_build.model import Settings
 from brochure_build.output import atomic_path
 
 PROOF_VARIANT = "screen"
@@ -148,33 +149,44 @@ def save_png(image: Image.Image, target: Path, optimize: bool = False) -> None:
         image.save(temporary, format="PNG", optimize=optimize)
 
 
-def built_pdfs(root: Path, languages: list[str] | None) -> tuple[list[tuple[str, bool, Path]], str]:
-    """(code, right to left, screen PDF) of each selected language, and the slug; fails if one is not built."""
+def built_pdfs(root: Path, languages: list[str] | None) -> list[tuple[Settings, list[tuple[str, bool, Path]]]]:
+    """For every product, its settings and the (code, right to left, screen PDF) of each selected
+    language; fails if one is not built."""
     problems: list[Problem] = []
-    settings = content.load_settings(root, problems)
-    if settings is None:
+    products = content.load_products(root, problems)
+    if not products:
         raise ContentError(problems)
-    problems += content.unknown_languages(settings, languages)
+    problems += content.unknown_languages(products[0], languages)
     if problems:
         raise ContentError(problems)
-    codes = languages or [language.code for language in settings.languages]
-    editions = []
+    result = []
     missing = []
-    for code in codes:
-        pdf = root / BUILD_DIR / code / output_name(settings, code, PROOF_VARIANT, "pdf")
-        if not pdf.is_file():
-            missing.append(f"{pdf.relative_to(root)} not found")
-        editions.append((code, settings.language(code).direction == "rtl", pdf))
+    for settings in products:
+        codes = languages or [language.code for language in settings.languages]
+        editions = []
+        for code in codes:
+            pdf = root / BUILD_DIR / code / output_name(settings, code, PROOF_VARIANT, "pdf")
+            if not pdf.is_file():
+                missing.append(f"{pdf.relative_to(root)} not found")
+            editions.append((code, settings.language(code).direction == "rtl", pdf))
+        result.append((settings, editions))
     if missing:
         raise BuildError("\n".join(missing) + "\nProofs are made from the built PDFs: run `brochure build` (or `make`) first.")
-    return editions, settings.slug
+    return result
+
+
+def product_prefix(index: int, settings: Settings) -> str:
+    """'' for the first product (brochure.yaml), whose proofs and snapshots keep the plain names;
+    the slug for each other product, which names its own folder or files."""
+    return "" if index == 0 else settings.slug
 
 
 def write_proofs(root: Path, languages: list[str] | None = None, dpi: float = PROOF_DPI,
                  report: Callable[[Path], None] = lambda path: None) -> list[Path]:
-    """Page PNGs and a contact sheet per edition, and the languages sheet; returns the files written."""
+    """Page PNGs and a contact sheet per edition, and the languages sheet, for every product;
+    returns the files written. A product other than the first writes build/<lang>/proofs/<slug>/,
+    build/<lang>/<slug>-contact-sheet.png and build/proofs/<slug>-languages.png."""
     root = root.resolve()
-    editions, slug = built_pdfs(root, languages)
     font, bold = label_font(root, 22), label_font(root, 26, bold=True)
     written: list[Path] = []
 
@@ -183,18 +195,22 @@ def write_proofs(root: Path, languages: list[str] | None = None, dpi: float = PR
         written.append(target)
         report(target)
 
-    rows = []
-    for code, right_to_left, pdf in editions:
-        pages = page_images(pdf, dpi)
-        folder = root / BUILD_DIR / code / "proofs"
-        for stale in folder.glob("page-*.png"):  # a plan that shrank leaves no page behind
-            stale.unlink()
-        for number, page in enumerate(pages, 1):
-            save(page, folder / f"page-{number:02d}.png")
-        direction = "right to left" if right_to_left else "left to right"
-        title = f"{slug} · {code} · {len(pages)} pages · {PROOF_VARIANT} PDF · spreads as read, {direction}"
-        small = [thumbnail(page, CONTACT_PAGE_WIDTH) for page in pages]
-        save(contact_sheet(small, title, font, right_to_left), root / BUILD_DIR / code / "contact-sheet.png")
-        rows.append((code, [thumbnail(page, LANGUAGES_PAGE_WIDTH) for page in pages]))
-    save(languages_sheet(rows, font, bold), root / BUILD_DIR / "proofs" / "languages.png")
+    for index, (settings, editions) in enumerate(built_pdfs(root, languages)):
+        prefix = product_prefix(index, settings)
+        rows = []
+        for code, right_to_left, pdf in editions:
+            pages = page_images(pdf, dpi)
+            folder = root / BUILD_DIR / code / "proofs" / prefix
+            for stale in folder.glob("page-*.png"):  # a plan that shrank leaves no page behind
+                stale.unlink()
+            for number, page in enumerate(pages, 1):
+                save(page, folder / f"page-{number:02d}.png")
+            direction = "right to left" if right_to_left else "left to right"
+            title = f"{settings.slug} · {code} · {len(pages)} pages · {PROOF_VARIANT} PDF · spreads as read, {direction}"
+            small = [thumbnail(page, CONTACT_PAGE_WIDTH) for page in pages]
+            save(contact_sheet(small, title, font, right_to_left),
+                 root / BUILD_DIR / code / (f"{prefix}-contact-sheet.png" if prefix else "contact-sheet.png"))
+            rows.append((code, [thumbnail(page, LANGUAGES_PAGE_WIDTH) for page in pages]))
+        save(languages_sheet(rows, font, bold),
+             root / BUILD_DIR / "proofs" / (f"{prefix}-languages.png" if prefix else "languages.png"))
     return written

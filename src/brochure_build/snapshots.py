@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from brochure_build.proofs import BACKGROUND, GAP, LABEL_COLOUR, built_pdfs, page_images, save_png
+from brochure_build.proofs import BACKGROUND, GAP, LABEL_COLOUR, built_pdfs, page_images, product_prefix, save_png
 
 SNAPSHOT_DPI = 30  # ~250 × 350 px for A4, ~20 kB a page
 
@@ -65,9 +65,16 @@ def snapshot_images(pdf: Path) -> list[Image.Image]:
 
 def write_snapshots(root: Path, directory: Path, languages: list[str] | None = None,
                     report: Callable[[Path], None] = lambda path: None) -> list[Path]:
-    """Approve the current pages: rewrite `directory`/<lang>/page-NN.png from the built screen PDFs."""
+    """Approve the current pages: rewrite `directory`/<lang>/page-NN.png from the built screen PDFs
+    (`directory`/<slug>/<lang>/ for a product other than the first)."""
     root = root.resolve()
-    editions, _ = built_pdfs(root, languages)
+    written = []
+    for index, (settings, editions) in enumerate(built_pdfs(root, languages)):
+        written += write_product_snapshots(directory / product_prefix(index, settings), editions, report)
+    return written
+
+
+def write_product_snapshots(directory: Path, editions: list, report: Callable[[Path], None]) -> list[Path]:
     written = []
     for code, _, pdf in editions:
         pages = snapshot_images(pdf)

@@ -8,7 +8,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from brochure_build.content import SETTINGS_FILE, text_file
+from brochure_build.content import SETTINGS_FILE, product_files, text_file
 from brochure_build.fonts import MANIFEST
 from brochure_build.model import Edition
 
@@ -18,7 +18,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 def edition_fingerprint(root: Path, edition: Edition) -> str:
     """Hash of every input of an edition; computed once and shared by its variants."""
     digest = hashlib.sha256()
-    files = [root / SETTINGS_FILE, root / text_file(edition.language.code), root / MANIFEST]
+    # Every product file: one product inherits brochure.yaml's values, and all of them decide which words the text holds.
+    files = [root / SETTINGS_FILE, *(root / name for name in product_files(root)), root / text_file(edition.language.code),
+             root / MANIFEST]
     files += sorted(p for p in (root / "layouts").rglob("*") if p.is_file())
     files += [root / "assets" / figure.spec.file for figure in edition.figures.values()]
     files.append(root / "assets" / edition.settings.print.output_profile)

@@ -62,9 +62,12 @@ class LayoutSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
 
 
-def make_environment(root: Path) -> jinja2.Environment:
+def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
+    """Templates of the product whose layouts are in `layouts`, in the sandbox; a partial it lacks
+    is looked up in layouts/ (a second product may share the first one's figure.html.j2)."""
+    folders = [root / layouts] + ([root / LAYOUTS] if layouts != LAYOUTS else [])
     environment = LayoutSandbox(
-        loader=jinja2.FileSystemLoader(root / LAYOUTS),
+        loader=jinja2.FileSystemLoader(folders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -129,7 +132,7 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
             variant=variant,
             stylesheets=STYLESHEETS,
             date=document_date(settings),
-            css_href=lambda sheet: relative(root / "layouts" / sheet),
+            css_href=lambda sheet: relative(root / settings.layouts / sheet),
             image_href=lambda figure_id: relative(images[figure_id]),
             output_profile_href=relative(root / "assets" / settings.print.output_profile),
             page_width=f"{settings.page.width_mm:g}mm",
