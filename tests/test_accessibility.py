@@ -282,7 +282,7 @@ def test_preflight_fails_a_screen_file_with_a_defect_naming_the_rule_page_and_ob
     with pikepdf.open(screen, allow_overwriting_input=True) as pdf:
         link_in_span(pdf)
         pdf.save(screen)
-    _, report = preflight(root, ["en"])
+    [(_, report), _] = preflight(root, ["en"])  # the brochure, then the leaflet
     result = report["en"]["accessibility"]
     assert result.status == "fail"
     assert any(m.startswith("screen: ISO 14289-1 7.18.5-1 / Matterhorn 28-011: page 6: link annotation ")
