@@ -97,9 +97,19 @@ def test_notes_say_where_a_block_is_printed_and_maxwidth_its_budget(measured_exp
     assert body.get("size-unit") == "char" and int(body.get("maxwidth")) > len(target_of(body).text)
     note = body.find(f"{{{NS}}}note").text
     assert note.startswith("luxembourg-hrc-2022-2024: page 8, section priority-2, kind priority; ")
+    assert "before a section overflows" in note
     # Alt text and document metadata are not on a page: no width limit, and the note says so.
     alt = en["figures.unicef-turkey.alt"]
     assert alt.get("maxwidth") is None and "not printed on a page" in alt.find(f"{{{NS}}}note").text
+    # A pledge is printed by the brochure and by the leaflet: its budget is the tighter of the two.
+    pledge = en["sections.priority-2.pledges[0]"]
+    note = pledge.find(f"{{{NS}}}note").text
+    assert "luxembourg-hrc-2022-2024: page 8, section priority-2" in note and "luxembourg-hrc-2022-2024-leaflet: page " in note
+    from brochure_build.content import load_products
+
+    budgets = [layout_blocks(built_project, product, "en")["sections.priority-2.pledges[0]"]["budget"]
+               for product in load_products(built_project, [])]
+    assert len(budgets) == 2 and int(pledge.get("maxwidth")) == min(budgets)
     # Chinese has other budgets than English: measured per language.
     fr = units(measured_exports / "luxembourg-hrc-2022-2024-fr.xlf")
     assert fr["sections.priority-2.body[1]"].get("maxwidth") != body.get("maxwidth")

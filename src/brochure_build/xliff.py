@@ -25,7 +25,7 @@ import yaml
 from lxml import etree
 
 from brochure_build import __version__
-from brochure_build.content import load_settings, text_file, unknown_languages
+from brochure_build.content import load_products, load_settings, text_file, unknown_languages
 from brochure_build.errors import ContentError, Problem
 from brochure_build.model import Settings
 from brochure_build.output import shown_path, write_text_atomic
@@ -89,22 +89,39 @@ def measure_and_export(root: Path, languages: list[str] | None, out=None) -> lis
                 build(root, [code])
             except BuildError as error:
                 failed[code] = str(error).splitlines()[0] if str(error) else type(error).__name__
+    products = load_products(root, problems)
     budgets: dict[str, dict[str, dict] | None] = {}
     for code in codes:
-        budgets[code] = None if code in failed else layout_blocks(root, settings, code)
+        budgets[code] = None if code in failed else products_blocks(root, products, code)
         if code in failed:
             print(f"warning: {code}: exported without maxwidth: the edition does not build ({failed[code]})", file=out)
     return export(root, languages, budgets)
 
 
+def products_blocks(root: Path, products: list[Settings], code: str) -> dict[str, dict]:
+    """The block budgets of `code` over every product that prints the text files: a block printed
+    by two products must fit in both, so the tightest budget counts; `places` lists where it is printed."""
+    merged: dict[str, dict] = {}
+    for settings in products:
+        kinds = {spec.id: spec.kind for spec in settings.sections}
+        for key, entry in (layout_blocks(root, settings, code) or {}).items():
+            place = {"product": settings.slug, "pages": entry.get("pages", [entry["page"]]), "section": entry["section"],
+                     "kind": kinds.get(entry["section"])}
+            if key not in merged or entry["budget"] < merged[key]["budget"]:
+                merged[key] = {**entry, "places": merged.get(key, {}).get("places", [])}
+            merged[key]["places"].append(place)
+    return merged
+
+
 def _note_for(settings: Settings, entry: dict | None) -> str:
     if entry is None:
         return f"{settings.slug}: not printed on a page (document metadata, alt text or a label the layouts decorate)"
-    spec = next((spec for spec in settings.sections if spec.id == entry["section"]), None)
-    kind = f", kind {spec.kind}" if spec is not None else ""
-    pages = ", ".join(map(str, entry.get("pages", [entry["page"]])))
-    return (f"{settings.slug}: page {pages}, section {entry['section']}{kind}; "
-            f"{entry['chars']} characters now, at most {entry['budget']} before the section overflows")
+    places = entry.get("places") or [{"product": settings.slug, "pages": entry.get("pages", [entry["page"]]),
+                                      "section": entry["section"],
+                                      "kind": next((s.kind for s in settings.sections if s.id == entry["section"]), None)}]
+    where = "; ".join(f"{place['product']}: page {', '.join(map(str, place['pages']))}, section {place['section']}"
+                      + (f", kind {place['kind']}" if place["kind"] else "") for place in places)
+    return f"{where}; {entry['chars']} characters now, at most {entry['budget']} before a section overflows"
 
 
 def export(root: Path, languages: list[str] | None, budgets: dict[str, dict[str, dict] | None]) -> list[Path]:
