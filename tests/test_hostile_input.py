@@ -945,7 +945,7 @@ def test_bidi_control_characters_declared_with_the_bidi_tag_are_kept(previous, c
     replace_in(en, "    heading: Commitments and responsibilities for the 2022–2024 term",
                "    heading: !bidi \"Commitments for \u2067\u0662\u0660\u0662\u0662\u2069\"")
     _, (edition,) = load_content(previous, ["en"])
-    assert [section.heading for section in edition.sections if section.spec.id == "closing"] == \
+    assert [section["heading"] for section in edition.sections if section.spec.id == "closing"] == \
         ["Commitments for \u2067\u0662\u0660\u0662\u0662\u2069"]
 
 
@@ -976,7 +976,7 @@ def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
         "frames": [{"page": page, "frame": "the page area", "section": "closing", "lines": 40, "mm": 3.5} for page in range(12, 908)]}
     assert plan_problems(edition, report, "en print") == [
         "en print: section 'closing' does not fit page 11: 40000 lines (100000.0 mm) run onto pages 12-907; shorten the text or "
-        "set a smaller type step in layouts/css/languages.css",
+        "set a smaller type step in layouts/css/languages.css (the sections after it move with it)",
         "en print: section 'closing': text overflows the page area on pages 12-907 by 3.5 mm (35840 lines)"]
 
 

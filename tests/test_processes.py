@@ -126,7 +126,7 @@ def test_a_parallel_build_leaves_no_temporary_folder(project, tmpdir_of_ours, st
     process = start(project, "build", "--lang", "en", "--lang", "fr", "--jobs", "2")
     out, err = process.communicate(timeout=WAIT)
     assert (process.returncode, err) == (0, "")
-    assert len(out.splitlines()) == 6
+    assert len(out.splitlines()) == 12  # two languages × three files × two products (brochure and leaflet)
     assert left_in(tmpdir_of_ours) == []
 
 
@@ -159,7 +159,7 @@ def test_a_build_killed_outright_leaves_no_worker_and_no_lock(project, tmpdir_of
     again = start(project, "build", "--lang", "en")
     out, err = again.communicate(timeout=WAIT)  # before the fix: waits for the lock forever
     assert (again.returncode, err) == (0, "")
-    assert [line.split()[:2] for line in out.splitlines()] == [["en", "print"], ["en", "screen"], ["en", "imposed"]]
+    assert [line.split()[:2] for line in out.splitlines()] == [["en", "print"], ["en", "screen"], ["en", "imposed"]] * 2
     assert temporaries(project) == [] and left_in(tmpdir_of_ours) == []
 
 

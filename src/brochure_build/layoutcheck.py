@@ -91,16 +91,11 @@ def page_ranges(pages: Sequence[int]) -> str:
 
 
 def edition_texts(edition: Edition) -> list[tuple[str, str]]:
-    """(key path, text) of every value of an edition's text file that is printed, in file order."""
-    texts = [(f"cover.title_lines[{index}]", line) for index, line in enumerate(edition.title_lines)]
-    for section in edition.sections:
-        base = f"sections.{section.spec.id}"
-        texts += [(f"{base}.heading", section.heading), (f"{base}.contribution", section.contribution)]
-        for name in ("body", "pledges", "items"):
-            texts += [(f"{base}.{name}[{index}]", text) for index, text in enumerate(getattr(section, name))]
-    for figure_id, figure in edition.figures.items():
-        texts += [(f"figures.{figure_id}.caption", figure.caption), (f"figures.{figure_id}.credit", figure.credit)]
-    return [(key, text) for key, text in texts if text]
+    """(key path, text) of every value of an edition's text file, in file order: whatever the
+    layouts' kinds declare, read from the file itself."""
+    from brochure_build.budgets import text_blocks  # budgets reads this module's line boxes
+
+    return [(key, text) for key, text in text_blocks(edition) if text]
 
 
 def block_of(edition: Edition, fragment: str) -> str:

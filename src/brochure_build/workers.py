@@ -43,7 +43,7 @@ def start(root: Path, parent: int) -> None:
         signal.signal(signum, stop)
     die_with_parent(parent)
     # Run by multiprocessing as the worker ends normally (the pool shut down), before os._exit.
-    multiprocessing.util.Finalize(None, _renderer.close, exitpriority=0)
+    multiprocessing.util.Finalize(None, _renderer.close, (), None, 0)  # args, kwargs, then the exit order: 0, run at exit
 
 
 def die_with_parent(parent: int) -> None:

@@ -2,7 +2,7 @@
 
 Translators work in CAT tools (Trados, memoQ, OmegaT, Weblate), which read and write XLIFF 1.2.
 `export` writes one file per target language, `build/xliff/<slug>-<lang>.xlf`: a `trans-unit` per
-text block, its id the block's key (`sections.priority-2.body[1]`), the source-language text, the
+text block, its id the block's key (`sections.<id>.body[1]`), the source-language text, the
 current translation with its state from `brochure check` (translated, stale, missing), a note on
 where the block is printed, and `maxwidth`: how many characters the block may have before its
 section no longer fits its pages (measured on the laid-out edition, `budgets`).
