@@ -33,7 +33,7 @@ from pathlib import Path
 import pikepdf
 
 from brochure_build.pdfinspect import multiply
-from brochure_build.uarules import overlap
+from brochure_build.uarules import is_element, kids_of, overlap  # one reading of the structure tree for repair and rules
 
 NOTED_ATTRIBUTES = ("lang", "data-pdf-tag", "data-pdf-order")
 HEADINGS = {f"/H{n}" for n in range(1, 7)} | {"/H"}
@@ -99,17 +99,6 @@ def recording() -> Iterator[Notes]:
 
 
 # --- the structure tree as lists --------------------------------------------------------------
-
-def is_element(value) -> bool:
-    return isinstance(value, pikepdf.Dictionary) and "/S" in value
-
-
-def kids_of(element) -> list:
-    kids = element.get("/K")
-    if kids is None:
-        return []
-    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
-
 
 def set_kids(element, kids: list) -> None:
     element.K = pikepdf.Array(kids)
