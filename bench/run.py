@@ -71,7 +71,7 @@ def serve_times(root: Path, languages: list[str], runs: int) -> tuple[dict[tuple
     pages, per language and kind of edit (serve.CSS_EDITS: a colour, a margin), and the servers'
     peak memory (MB). One server per language, as a designer previews one edition; each previews
     a copy of the project, so the real files are never touched."""
-    from brochure_build.serve import CSS_EDITS, time_css_edits
+    from brochure_build.preview.serve import CSS_EDITS, time_css_edits
 
     medians, peak = {}, 0.0
     for code in languages:

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from brochure_build.content import load_settings  # noqa: E402
+from brochure_build.source.content import load_settings  # noqa: E402
 
 PRINT_PPI = 300
 

@@ -54,7 +54,7 @@ def project(tmp_path) -> Path:
 
 
 def pdf_path(root: Path, code: str, variant: str) -> Path:
-    from brochure_build.content import load_settings
+    from brochure_build.source.content import load_settings
 
     settings = load_settings(root, [])
     return root / "build" / code / f"{settings.slug}-{code}-{variant}.pdf"

@@ -13,9 +13,9 @@ import pikepdf
 import pypdfium2
 import pytest
 
-from brochure_build import uarules
 from brochure_build.build import build
-from brochure_build.preflight import SCREEN_MAX_BYTES, preflight
+from brochure_build.review import uarules
+from brochure_build.review.preflight import SCREEN_MAX_BYTES, preflight
 from conftest import pdf_path
 
 LANGUAGES = ("zh", "en", "fr", "es", "ru", "ar")
@@ -290,8 +290,8 @@ def test_preflight_fails_a_screen_file_with_a_defect_naming_the_rule_page_and_ob
 
 
 def test_a_credit_language_that_is_not_a_language_tag_is_a_content_error(project):
-    from brochure_build.content import load_content
     from brochure_build.errors import ContentError
+    from brochure_build.source.content import load_content
 
     settings = project / "brochure/brochure.yaml"
     settings.write_text(settings.read_text(encoding="utf-8").replace("credit_lang: lb", "credit_lang: Lëtzebuergesch"), encoding="utf-8")

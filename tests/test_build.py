@@ -119,7 +119,7 @@ def test_subset_fonts_are_cached_and_embed_the_same_bytes(project):
     """A font is subset once per set of glyphs (build/.cache/fonts/): print and screen share the
     subsets, and a change that keeps the glyphs (a colour) reuses them, byte for byte; a new
     character makes a new subset of its font only."""
-    from brochure_build.serve import set_css_token
+    from brochure_build.preview.serve import set_css_token
 
     cache = project / "build" / ".cache" / "fonts"
     build(project, ["en"])

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from brochure_build.errors import ContentError
-from brochure_build.translations import check_content
+from brochure_build.source.translations import check_content
 from test_content_errors import line_of, replace_in, run_cli
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from brochure_build.content import load_settings
+from brochure_build.source.content import load_settings
 from conftest import REPO, SOURCE_TEXT, pdf_path
 from helpers import embedded_fonts, normalize, page_texts
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from brochure_build.content import load_content
 from brochure_build.errors import ContentError
+from brochure_build.source.content import load_content
 
 
 def replace_in(path: Path, old: str, new: str) -> None:

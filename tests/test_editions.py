@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from brochure_build.translations import leaves
+from brochure_build.source.translations import leaves
 from conftest import REPO, pdf_path
 from helpers import embedded_fonts, normalize, page_texts
 

@@ -31,11 +31,11 @@ from pypdf import PdfReader
 from brochure_build import output
 from brochure_build.build import build
 from brochure_build.cli import main
-from brochure_build.content import load_content
 from brochure_build.errors import ContentError, Problem
-from brochure_build.fetcher import ProjectFetcher, ResourceRefused
-from brochure_build.translations import check_content
-from brochure_build.yamlsource import MAX_FILE_BYTES
+from brochure_build.render.fetcher import ProjectFetcher, ResourceRefused
+from brochure_build.source.content import load_content
+from brochure_build.source.translations import check_content
+from brochure_build.source.yamlsource import MAX_FILE_BYTES
 from conftest import REPO, copy_project, pdf_path
 from helpers import normalize, page_texts
 from test_content_errors import line_of, replace_in
@@ -606,7 +606,7 @@ def test_disk_full(previous, capsys, monkeypatch):
 
 def test_disk_full_while_writing_the_pdf(previous, capsys, monkeypatch):
     """The disk fills up while WeasyPrint writes the temporary PDF (our write() wrapper, the render itself is real)."""
-    from brochure_build.pdf import Renderer
+    from brochure_build.render.pdf import Renderer
 
     real_write = Renderer.write
 
@@ -916,7 +916,7 @@ def test_stylesheet_nested_too_deep_is_refused_before_parsing(previous, capsys, 
 
 
 def test_stylesheet_over_the_size_limit_is_refused_unread(previous, capsys):
-    from brochure_build.sandbox import MAX_STYLESHEET_BYTES
+    from brochure_build.source.sandbox import MAX_STYLESHEET_BYTES
 
     sheet = previous / "layouts/css/base.css"
     text = sheet.read_text(encoding="utf-8")
@@ -966,8 +966,8 @@ def test_a_word_running_off_the_page_sideways_fails_naming_block_and_page(previo
 
 
 def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
-    from brochure_build.content import load_content
-    from brochure_build.layoutcheck import plan_problems
+    from brochure_build.render.layoutcheck import plan_problems
+    from brochure_build.source.content import load_content
 
     _, (edition,) = load_content(REPO, ["en"])
     report = {"pages": 907, "sideways": [], "sections": [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from brochure_build.content import load_content
 from brochure_build.errors import ContentError
+from brochure_build.source.content import load_content
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 # Words of this brochure's design: its kinds, fields, labels and country.

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from brochure_build.content import load_products
+from brochure_build.source.content import load_products
 from conftest import REPO
 from helpers import normalize, page_texts
 

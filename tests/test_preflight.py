@@ -14,7 +14,7 @@ from PIL import Image
 from brochure_build.build import build
 from brochure_build.cli import main
 from brochure_build.errors import BuildError
-from brochure_build.preflight import CHECKS
+from brochure_build.review.preflight import CHECKS
 
 
 def run_preflight(root, capsys, *languages: str) -> tuple[int, str]:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from brochure_build import prepress
 from brochure_build.build import build
 from brochure_build.cli import main
-from brochure_build.content import load_edition, load_settings
 from brochure_build.errors import BuildError
-from brochure_build.fontsubsets import FONT_PROGRAMS, subset_tag
-from brochure_build.impose import impose
+from brochure_build.press.impose import impose
+from brochure_build.render.fontsubsets import FONT_PROGRAMS, subset_tag
+from brochure_build.review import prepress
+from brochure_build.source.content import load_edition, load_settings
 from conftest import pdf_path
 
 LANGUAGES = ["zh", "en", "fr", "es", "ru", "ar"]

@@ -23,7 +23,7 @@ import pytest
 
 from brochure_build import output
 from brochure_build.build import build
-from brochure_build.serve import wait_until
+from brochure_build.preview.serve import wait_until
 
 WAIT = 240  # seconds: a build of two editions takes 20–40 s, more while other work shares the machine
 

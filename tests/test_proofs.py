@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image, ImageChops
 
 from brochure_build.cli import main
-from brochure_build.proofs import (
+from brochure_build.review.proofs import (
     CONTACT_PAGE_WIDTH,
     GAP,
     LANGUAGES_PAGE_WIDTH,

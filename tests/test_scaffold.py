@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from brochure_build.build import build
 from brochure_build.errors import BuildError
-from brochure_build.translations import check_content
+from brochure_build.source.translations import check_content
 from conftest import REPO
 from helpers import normalize, page_texts
 

@@ -23,11 +23,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from brochure_build import content, previewparts
 from brochure_build.errors import BuildError, ContentError
-from brochure_build.preview import Preview, Watcher
-from brochure_build.proofs import page_images
-from brochure_build.serve import PreviewServer, set_css_token
+from brochure_build.preview import parts as previewparts
+from brochure_build.preview.live import Preview, Watcher
+from brochure_build.preview.serve import PreviewServer, set_css_token
+from brochure_build.review.proofs import page_images
+from brochure_build.source import content
 from conftest import pdf_path
 from helpers import normalize
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from brochure_build.cli import main
-from brochure_build.content import load_content
 from brochure_build.errors import BuildError
-from brochure_build.preview import Pending, Preview
-from brochure_build.templating import make_environment, render_html
+from brochure_build.preview.live import Pending, Preview
+from brochure_build.render.templating import make_environment, render_html
+from brochure_build.source.content import load_content
 
 CLOSING = "layouts/pages/closing.html.j2"
 

@@ -3,7 +3,7 @@
 Snapshots are the screen PDF's pages at 30 dpi (about 250 × 350 px, RGB). After a deliberate
 change to the look, `make approve` rewrites them; commit them with the change.
 
-How the tolerance was chosen (brochure_build.snapshots.Tolerance; measured on the committed
+How the tolerance was chosen (brochure_build.review.snapshots.Tolerance; measured on the committed
 content, all 72 pages for the noise, the English edition for the changes). "strong" is the
 largest share of any 9 × 9 px square whose pixels changed by more than 48 (largest channel,
 0–255, beyond what the 3 × 3 neighbourhood explains), limit 30 %; "weak" the same for 15 × 15 px
@@ -44,9 +44,9 @@ from PIL import Image, ImageChops
 
 from brochure_build.build import build
 from brochure_build.cli import main
-from brochure_build.content import load_products
-from brochure_build.proofs import GAP, label_font, product_prefix
-from brochure_build.snapshots import Tolerance, compare_pages, diff_sheet, snapshot_images, write_snapshots
+from brochure_build.review.proofs import GAP, label_font, product_prefix
+from brochure_build.review.snapshots import Tolerance, compare_pages, diff_sheet, snapshot_images, write_snapshots
+from brochure_build.source.content import load_products
 from conftest import REPO, pdf_path
 
 SNAPSHOTS = REPO / "tests" / "snapshots"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from brochure_build.content import load_settings
 from brochure_build.errors import ContentError
-from brochure_build.translations import check_content, leaves
-from brochure_build.xliff import NS, export, import_files, layout_blocks, xliff_path
+from brochure_build.source.content import load_settings
+from brochure_build.source.translations import check_content, leaves
+from brochure_build.source.xliff import NS, export, import_files, layout_blocks, xliff_path
 from conftest import REPO
 from test_content_errors import run_cli
 
@@ -60,7 +60,7 @@ def set_target(path: Path, key: str, text: str, state: str = "translated") -> No
 @pytest.fixture(scope="module")
 def measured_exports(built_project, tmp_path_factory) -> Path:
     """The built project's XLIFF files with maxwidth (the build is current, so nothing re-renders)."""
-    from brochure_build.xliff import measure_and_export
+    from brochure_build.source.xliff import measure_and_export
 
     measure_and_export(built_project, None, out=io.StringIO())
     return built_project / "build" / "xliff"
@@ -105,7 +105,7 @@ def test_notes_say_where_a_block_is_printed_and_maxwidth_its_budget(measured_exp
     pledge = en["sections.priority-2.pledges[0]"]
     note = pledge.find(f"{{{NS}}}note").text
     assert "luxembourg-hrc-2022-2024: page 8, section priority-2" in note and "luxembourg-hrc-2022-2024-leaflet: page " in note
-    from brochure_build.content import load_products
+    from brochure_build.source.content import load_products
 
     budgets = [layout_blocks(built_project, product, "en")["sections.priority-2.pledges[0]"]["budget"]
                for product in load_products(built_project, [])]

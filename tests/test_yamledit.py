@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from brochure_build.yamledit import EditError, apply_changes
+from brochure_build.source.yamledit import EditError, apply_changes
 
 TEXT = """\
 # A comment that stays.
@@ -69,6 +69,6 @@ def test_what_cannot_be_done_in_place_is_refused(changes, message):
 
 def test_a_key_that_ends_in_a_bracket_is_not_a_list_item():
     """Found by the property-based test: a typo such as `].` makes a mapping key ending in ']'."""
-    from brochure_build.yamlsource import parent_path
+    from brochure_build.source.yamlsource import parent_path
 
     assert [parent_path(key) for key in ("sections.]", "a.b[3]", "a[1][2]", "a.b")] == ["sections", "a.b", "a[1]", "a"]

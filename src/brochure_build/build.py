@@ -16,20 +16,22 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from brochure_build import content, fontsubsets, workers
-from brochure_build.budgets import measure_blocks, text_blocks
+from brochure_build import workers
 from brochure_build.errors import BuildError
-from brochure_build.images import load_output_profile, prepare_images
-from brochure_build.impose import impose
-from brochure_build.inputs import check_inputs
-from brochure_build.layoutcheck import copy_fit, plan_problems
-from brochure_build.model import Edition, Settings
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
-from brochure_build.pdf import LazyRenderer, TextLookup
-from brochure_build.pdfcheck import fallback_problems
-from brochure_build.postprocess import finish
+from brochure_build.press.impose import impose
+from brochure_build.press.postprocess import finish
+from brochure_build.render import fontsubsets
+from brochure_build.render.budgets import measure_blocks, text_blocks
+from brochure_build.render.images import load_output_profile, prepare_images
+from brochure_build.render.layoutcheck import copy_fit, plan_problems
+from brochure_build.render.pdf import LazyRenderer, TextLookup
+from brochure_build.render.templating import VARIANTS, make_environment, render_html
+from brochure_build.review.pdfcheck import fallback_problems
+from brochure_build.source import content
+from brochure_build.source.inputs import check_inputs
+from brochure_build.source.model import Edition, Settings
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
-from brochure_build.templating import VARIANTS, make_environment, render_html
 
 BUILD_DIR = "build"
 # In build order: the imposed file is made from the print file.

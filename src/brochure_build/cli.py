@@ -102,15 +102,15 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from brochure_build.translations import check_content
+    from brochure_build.source.translations import check_content
 
     return check_content(args.root.resolve(), args.lang, accept=args.accept, key=args.key)
 
 
 def run_preflight(args: argparse.Namespace) -> int:
     from brochure_build.build import BUILD_DIR, output_name
-    from brochure_build.preflight import preflight
-    from brochure_build.preflightreport import failures, table, write_reports
+    from brochure_build.review.preflight import preflight
+    from brochure_build.review.preflightreport import failures, table, write_reports
 
     root = args.root.resolve()
     failed = 0
@@ -125,8 +125,8 @@ def run_preflight(args: argparse.Namespace) -> int:
 
 
 def run_proofs(args: argparse.Namespace) -> int:
-    from brochure_build.proofs import PROOF_DPI, write_proofs
-    from brochure_build.snapshots import write_snapshots
+    from brochure_build.review.proofs import PROOF_DPI, write_proofs
+    from brochure_build.review.snapshots import write_snapshots
 
     root = args.root.resolve()
     if args.snapshots:
@@ -147,7 +147,7 @@ def plural(count: int, noun: str) -> str:
 
 
 def run_xliff(args: argparse.Namespace) -> int:
-    from brochure_build import xliff
+    from brochure_build.source import xliff
 
     root = args.root.resolve()
     if args.xliff_command == "export":
@@ -169,7 +169,7 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from brochure_build.serve import serve
+    from brochure_build.preview.serve import serve
 
     return serve(args.root, port=args.port, language=args.lang)
 

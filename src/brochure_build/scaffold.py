@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from brochure_build.errors import BuildError
-from brochure_build.fonts import MANIFEST
+from brochure_build.render.fonts import MANIFEST
 
 SCAFFOLD = Path(__file__).resolve().parent / "scaffold"
 FONT_FILES = ("NotoSerif-Regular.ttf", "NotoSerif-Bold.ttf", "NotoSerif-Italic.ttf", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf")

@@ -8,9 +8,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from brochure_build.content import SETTINGS_FILE, product_files, text_file
-from brochure_build.fonts import MANIFEST
-from brochure_build.model import Edition
+from brochure_build.render.fonts import MANIFEST
+from brochure_build.source.content import SETTINGS_FILE, product_files, text_file
+from brochure_build.source.model import Edition
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -26,7 +26,7 @@ def edition_fingerprint(root: Path, edition: Edition) -> str:
     files.append(root / "assets" / edition.settings.print.output_profile)
     files += sorted(PACKAGE_DIR.rglob("*.py"))
     for path in files:
-        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
+        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.relative_to(PACKAGE_DIR)).encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from brochure_build.output import release_inherited_locks
-from brochure_build.pdf import LazyRenderer
+from brochure_build.render.pdf import LazyRenderer
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pikepdf
 
-from brochure_build.pdfinspect import multiply
-from brochure_build.uarules import is_element, kids_of, overlap  # one reading of the structure tree for repair and rules
+from brochure_build.review.pdfinspect import multiply
+from brochure_build.review.uarules import is_element, kids_of, overlap  # one reading of the structure tree for repair and rules
 
 NOTED_ATTRIBUTES = ("lang", "data-pdf-tag", "data-pdf-order")
 HEADINGS = {f"/H{n}" for n in range(1, 7)} | {"/H"}

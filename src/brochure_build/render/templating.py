@@ -28,9 +28,9 @@ import jinja2.utils
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from brochure_build import model
 from brochure_build.errors import BuildError
-from brochure_build.model import Edition, Section, Settings
+from brochure_build.source import model
+from brochure_build.source.model import Edition, Section, Settings
 
 STYLESHEETS = ("css/tokens.css", "css/fonts.css", "css/languages.css", "css/base.css", "css/pages.css")
 # Rendered by WeasyPrint; the imposed file is made from the print file (impose.py).

@@ -23,8 +23,8 @@ from urllib.parse import unquote
 
 import tinycss2
 
-from brochure_build.content import path_refusal
 from brochure_build.errors import Problem
+from brochure_build.source.content import path_refusal
 
 LAYOUTS = "layouts"
 PROJECT_FOLDERS = ("brochure", "layouts", "assets", "fonts")

@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 
 from brochure_build.output import atomic_path, write_text_atomic
-from brochure_build.preflight import CHECKS, Report
+from brochure_build.review.preflight import CHECKS, Report
 
 THUMBNAIL_DPI = 18
 SYMBOL = {"pass": "pass", "warn": "warn", "fail": "FAIL"}

@@ -34,8 +34,8 @@ from pypdf.generic import (
 )
 
 from brochure_build import __version__
-from brochure_build.fontsubsets import name_subsets
-from brochure_build.model import Edition
+from brochure_build.render.fontsubsets import name_subsets
+from brochure_build.source.model import Edition
 
 PT_PER_MM = 72 / 25.4
 ICC_REGISTRY = "http://www.color.org"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageFile
 
-from brochure_build.content import SETTINGS_FILE
 from brochure_build.errors import Problem
-from brochure_build.model import FigureSpec, Settings
-from brochure_build.sandbox import resolved_link
+from brochure_build.source.content import SETTINGS_FILE
+from brochure_build.source.model import FigureSpec, Settings
+from brochure_build.source.sandbox import resolved_link
 
 PRINT_PPI = 300
 # A photo may have this many times the pixels that 300 ppi at the largest frame needs: room for a

@@ -16,8 +16,8 @@ from pathlib import Path
 from struct import error as struct_error
 
 from brochure_build.errors import BuildError
-from brochure_build.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
-from brochure_build.fontsubsets import SubsetCache
+from brochure_build.render.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
+from brochure_build.render.fontsubsets import SubsetCache
 
 # WeasyPrint's variant switches. Alone they do not make valid files (DESIGN.md): the CMYK colours,
 # output profile, converted photos and the postprocess stage do the rest.
@@ -74,7 +74,7 @@ def unloadable_font(root: Path, family: str) -> str:
     """Which file of the @font-face rules of `family` is not a font, as a message."""
     from fontTools.ttLib import TTFont, TTLibError
 
-    from brochure_build.sandbox import font_face_sources
+    from brochure_build.source.sandbox import font_face_sources
 
     sources = font_face_sources(root, family)
     broken = []
@@ -109,9 +109,9 @@ class Renderer:
     def __init__(self, root: Path):
         import warnings
 
-        from brochure_build.fetcher import ProjectFetcher
-        from brochure_build.fonts import CACHE_DIR as FONTCONFIG_CACHE_DIR
-        from brochure_build.fonts import isolated_fontconfig
+        from brochure_build.render.fetcher import ProjectFetcher
+        from brochure_build.render.fonts import CACHE_DIR as FONTCONFIG_CACHE_DIR
+        from brochure_build.render.fonts import isolated_fontconfig
 
         # fontconfig knows no fonts on purpose (see fonts.isolated_fontconfig): only @font-face.
         warnings.filterwarnings("ignore", "No fonts configured in FontConfig")
@@ -145,7 +145,7 @@ class Renderer:
 
     def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None) -> None:
         """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
-        from brochure_build import tagging
+        from brochure_build.press import tagging
 
         recording = tagging.recording() if variant == "screen" else nullcontext()
         with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes:

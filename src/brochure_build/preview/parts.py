@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from brochure_build.errors import BuildError
-from brochure_build.model import Edition, Section, SectionSpec
+from brochure_build.source.model import Edition, Section, SectionSpec
 
 DPI = 72                 # page images: 595 × 842 px for A4, two pages side by side on a laptop screen
 JPEG_QUALITY = 90        # JPEG, not PNG: six times faster to encode (20 ms against 130 ms for 12 pages)
@@ -130,10 +130,10 @@ def merged_report(first: dict, second: dict) -> dict:
 def render_part(renderer, memo, job: PartJob) -> PartResult:
     """Lay `job` out with the warm `renderer` (line breaks through `memo`, a linebreaks.LineBreaks),
     write its PDF and rasterise it. Errors come back in the result: the caller has two parts to hear."""
-    from brochure_build.layoutcheck import part_copy_fit
     from brochure_build.output import atomic_path
-    from brochure_build.pdf import TextLookup
-    from brochure_build.pdfcheck import fallback_problems
+    from brochure_build.render.layoutcheck import part_copy_fit
+    from brochure_build.render.pdf import TextLookup
+    from brochure_build.review.pdfcheck import fallback_problems
 
     result = PartResult()
     started = time.perf_counter()
@@ -261,7 +261,7 @@ class Helper:
         with theirs:
             # `python -c`, not multiprocessing's spawn: that would run the caller's main script again.
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from brochure_build.previewparts import helper_main; helper_main()",
+                [sys.executable, "-c", "from brochure_build.preview.parts import helper_main; helper_main()",
                  str(theirs.fileno()), str(self.root)],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         self.connection = Connection(ours.detach())
@@ -290,8 +290,8 @@ def helper_main() -> None:
     """The helper process (argv: socket fd, project root): a warm renderer of its own answering
     part jobs until told to stop or the server's end of the socket closes. However it ends (told
     to, the server gone, SIGTERM), it removes the fonts WeasyPrint wrote to the temporary directory."""
-    from brochure_build.linebreaks import LineBreaks
-    from brochure_build.pdf import Renderer
+    from brochure_build.preview.linebreaks import LineBreaks
+    from brochure_build.render.pdf import Renderer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds through the finally below

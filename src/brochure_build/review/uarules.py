@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pikepdf
 
-from brochure_build.pdfinspect import multiply
+from brochure_build.review.pdfinspect import multiply
 
 HEADINGS = {f"/H{n}" for n in range(1, 7)}
 LIST_ITEM_KIDS = {"/Lbl", "/LBody"}

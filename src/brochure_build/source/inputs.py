@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from brochure_build.assets import figure_problems
-from brochure_build.content import SETTINGS_FILE, TEXT_DIR, load_edition, load_products, unknown_languages
 from brochure_build.errors import ContentError, Problem
-from brochure_build.fonts import font_problems
-from brochure_build.model import Edition, Settings
-from brochure_build.sandbox import link_problems, project_folder_problems, stylesheet_problems
+from brochure_build.render.fonts import font_problems
+from brochure_build.source.assets import figure_problems
+from brochure_build.source.content import SETTINGS_FILE, TEXT_DIR, load_edition, load_products, unknown_languages
+from brochure_build.source.model import Edition, Settings
+from brochure_build.source.sandbox import link_problems, project_folder_problems, stylesheet_problems
 
 
 @dataclass

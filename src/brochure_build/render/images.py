@@ -22,8 +22,8 @@ from pathlib import Path
 from PIL import Image, ImageCms
 
 from brochure_build.errors import BuildError
-from brochure_build.model import FigureSpec, Settings
 from brochure_build.output import atomic_path
+from brochure_build.source.model import FigureSpec, Settings
 
 SCREEN_PPI = 150
 CACHE_DIR = Path("build") / ".cache" / "images"

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brochure_build.content import load_edition, load_products, text_file, unknown_languages
 from brochure_build.errors import ContentError, Problem
-from brochure_build.model import Settings
 from brochure_build.output import write_text_atomic
-from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
+from brochure_build.source.content import load_edition, load_products, text_file, unknown_languages
+from brochure_build.source.model import Settings
+from brochure_build.source.yamlsource import YamlDocument, child_path, load_yaml
 
 FINGERPRINTS_KEY = "source_fingerprints"
 

@@ -17,18 +17,19 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from brochure_build import content, uarules
 from brochure_build.build import BUILD_DIR, layout_report_path, output_name
 from brochure_build.errors import Problem
-from brochure_build.fonts import MANIFEST
-from brochure_build.layoutcheck import plan_problems
-from brochure_build.model import Edition, Settings
-from brochure_build.pdfcheck import SUBSET_PREFIX, font_family
-from brochure_build.pdfinspect import objects_naming, read_pages
-from brochure_build.prepress import press_problems
+from brochure_build.render.fonts import MANIFEST
+from brochure_build.render.layoutcheck import plan_problems
+from brochure_build.review import uarules
+from brochure_build.review.pdfcheck import SUBSET_PREFIX, font_family
+from brochure_build.review.pdfinspect import objects_naming, read_pages
+from brochure_build.review.prepress import press_problems
+from brochure_build.source import content
+from brochure_build.source.model import Edition, Settings
+from brochure_build.source.translations import language_status, load_source
+from brochure_build.source.yamlsource import load_yaml
 from brochure_build.stamps import edition_fingerprint, variant_fingerprint
-from brochure_build.translations import language_status, load_source
-from brochure_build.yamlsource import load_yaml
 
 CHECKS = ("content", "copy-fit", "pages", "fonts", "images", "boxes", "colour", "accessibility")
 PRINT_PPI = 300

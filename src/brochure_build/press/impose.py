@@ -30,9 +30,9 @@ from pypdf.generic import (
 )
 
 from brochure_build.errors import BuildError
-from brochure_build.model import Edition
-from brochure_build.postprocess import write_with_content_id
-from brochure_build.prepress import GRIPPER_MM  # the rule the preflight checks
+from brochure_build.press.postprocess import write_with_content_id
+from brochure_build.review.prepress import GRIPPER_MM  # the rule the preflight checks
+from brochure_build.source.model import Edition
 
 PT_PER_MM = 72 / 25.4
 MARK_OFFSET_MM = 2.0  # gap between the bleed's edge and a mark

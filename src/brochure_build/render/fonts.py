@@ -11,7 +11,7 @@ from pathlib import Path
 
 from brochure_build.errors import ContentError, Problem
 from brochure_build.output import write_text_atomic
-from brochure_build.yamlsource import child_path, load_yaml
+from brochure_build.source.yamlsource import child_path, load_yaml
 
 MANIFEST = "fonts/manifest.yaml"
 CACHE_DIR = "build/.cache"  # where the configuration with no fonts is kept

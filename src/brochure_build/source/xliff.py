@@ -25,11 +25,11 @@ import yaml
 from lxml import etree
 
 from brochure_build import __version__
-from brochure_build.content import load_products, load_settings, text_file, unknown_languages
 from brochure_build.errors import ContentError, Problem
-from brochure_build.model import Settings
 from brochure_build.output import shown_path, write_text_atomic
-from brochure_build.translations import (
+from brochure_build.source.content import load_products, load_settings, text_file, unknown_languages
+from brochure_build.source.model import Settings
+from brochure_build.source.translations import (
     fingerprint,
     language_status,
     leaves,
@@ -37,8 +37,8 @@ from brochure_build.translations import (
     recorded_fingerprints,
     render_fingerprints,
 )
-from brochure_build.yamledit import EditError, apply_changes, value_at
-from brochure_build.yamlsource import load_yaml
+from brochure_build.source.yamledit import EditError, apply_changes, value_at
+from brochure_build.source.yamlsource import load_yaml
 
 NS = "urn:oasis:names:tc:xliff:document:1.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -5,7 +5,7 @@ A warm renderer makes the previews: WeasyPrint is imported and its fonts are loa
 content is kept and reloaded only when its file changes. A change re-renders the screen variant
 of the languages being viewed (the one opened last first) into build/.preview/<lang>/ and
 rasterises its pages in memory, in two parts at once: one in this process, one in a warm helper
-process (previewparts.py), or in one piece when the parts stray from the page plan.
+process (parts.py), or in one piece when the parts stray from the page plan.
 
 Every render first runs the build's input checks (inputs.check_inputs: project folders, links,
 stylesheets and their limits, content, photos, fonts), redoing only what a change made stale:
@@ -43,11 +43,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from brochure_build import content, linebreaks, previewparts
 from brochure_build.errors import BuildError, ContentError, Problem
-from brochure_build.inputs import InputMemo, check_inputs
-from brochure_build.model import Edition, Settings
-from brochure_build.previewparts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
+from brochure_build.preview import linebreaks, parts
+from brochure_build.preview.parts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
+from brochure_build.source import content
+from brochure_build.source.inputs import InputMemo, check_inputs
+from brochure_build.source.model import Edition, Settings
 
 WATCHED = ("brochure", "layouts", "assets", "fonts")
 PREVIEW_DIR = "build/.preview"
@@ -151,7 +152,7 @@ class Preview:
     """The warm renderer: watches the project and keeps every viewed language's pages current."""
 
     def __init__(self, root: Path, language: str | None = None, parallel: bool | None = None):
-        from brochure_build.templating import make_environment
+        from brochure_build.render.templating import make_environment
 
         self.root = root.resolve()
         self.watcher = Watcher(self.root)
@@ -169,9 +170,9 @@ class Preview:
         self.inputs = InputMemo()  # what the input checks found, redone as files change
         self.renderer = None
         self.linebreaks: linebreaks.LineBreaks | None = None  # goes with the renderer's font configuration
-        # Lay editions out in two parts at once (previewparts.py): by default when there are two cores to do it.
+        # Lay editions out in two parts at once (parts.py): by default when there are two cores to do it.
         self.parallel = (os.cpu_count() or 1) > 1 if parallel is None else parallel
-        self.helper = previewparts.Helper(self.root)  # the other part's warm renderer
+        self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
@@ -414,11 +415,11 @@ class Preview:
     def render_pages(self, code: str) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float]]:
         """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step.
 
-        Laid out in two parts at once when the plan allows (previewparts.py), else in one piece."""
-        from brochure_build.images import prepare_images
-        from brochure_build.layoutcheck import plan_problems
-        from brochure_build.pdf import Renderer
-        from brochure_build.templating import render_html
+        Laid out in two parts at once when the plan allows (parts.py), else in one piece."""
+        from brochure_build.render.images import prepare_images
+        from brochure_build.render.layoutcheck import plan_problems
+        from brochure_build.render.pdf import Renderer
+        from brochure_build.render.templating import render_html
 
         clock = Stopwatch()
         edition = self.edition(code)
@@ -440,15 +441,15 @@ class Preview:
 
         pdf = out_dir / f"{name}.pdf"
         split = self.splits.get(code)
-        if split not in previewparts.split_pages(edition):  # never split yet, or the plan changed
-            split = previewparts.first_split(edition)
+        if split not in parts.split_pages(edition):  # never split yet, or the plan changed
+            split = parts.first_split(edition)
         if self.parallel and split is not None:
-            first, second = previewparts.split_sections(edition, split)
+            first, second = parts.split_sections(edition, split)
             jobs = (job(first, "-part1", [s.spec.id for s in second]), job(second, "-part2", [s.spec.id for s in first]))
             clock.lap("html")
             try:
                 results = self.render_parts(*jobs)
-            except previewparts.HelperError as error:
+            except parts.HelperError as error:
                 # Then this render is made in one piece; the helper starts again on the next.
                 print(f"{code:3} preview: {error}; laying the edition out in one piece", file=sys.stderr, flush=True)
                 results = None
@@ -456,14 +457,14 @@ class Preview:
             errors = [result.error for result in results or () if result.error]
             if errors:
                 raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
-            if results and all(previewparts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
-                previewparts.join_pdfs([part.pdf for part in jobs], pdf)
+            if results and all(parts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
+                parts.join_pdfs([part.pdf for part in jobs], pdf)
                 clock.lap("join")
-                report = previewparts.merged_report(results[0].report, results[1].report)
+                report = parts.merged_report(results[0].report, results[1].report)
                 problems = plan_problems(edition, report, context) + results[0].problems + results[1].problems
                 steps = clock.result() | {f"part {number} {step}": seconds
                                           for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
-                self.splits[code] = previewparts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
+                self.splits[code] = parts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
                 return pdf, results[0].images + results[1].images, problems, steps
             # A part strays from the plan: its pages are not the whole edition's. Lay it out in one piece.
         whole = self.render_part(job(edition.sections, ""))
@@ -473,16 +474,16 @@ class Preview:
         problems = plan_problems(edition, whole.report, context) + whole.problems
         return pdf, whole.images, problems, clock.result() | whole.steps
 
-    def render_part(self, job: PartJob) -> previewparts.PartResult:
+    def render_part(self, job: PartJob) -> parts.PartResult:
         """A part (or the whole edition) in this process; line breaks through this process's memo."""
-        result = previewparts.render_part(self.renderer, self.linebreaks, job)
+        result = parts.render_part(self.renderer, self.linebreaks, job)
         self.line_counts = (result.line_calls, result.lines_broken)
         return result
 
-    def render_parts(self, mine: PartJob, theirs: PartJob) -> tuple[previewparts.PartResult, previewparts.PartResult]:
-        """`theirs` in the helper process while `mine` renders here; raises previewparts.HelperError."""
+    def render_parts(self, mine: PartJob, theirs: PartJob) -> tuple[parts.PartResult, parts.PartResult]:
+        """`theirs` in the helper process while `mine` renders here; raises parts.HelperError."""
         self.helper.submit(theirs)
-        first = previewparts.render_part(self.renderer, self.linebreaks, mine)
+        first = parts.render_part(self.renderer, self.linebreaks, mine)
         second = self.helper.result()
         self.line_counts = (first.line_calls + second.line_calls, first.lines_broken + second.lines_broken)
         self.helper_peak_rss_mb = max(self.helper_peak_rss_mb, second.peak_rss_mb)

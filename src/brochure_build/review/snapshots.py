@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from brochure_build.proofs import BACKGROUND, GAP, LABEL_COLOUR, built_pdfs, page_images, product_prefix, save_png
+from brochure_build.review.proofs import BACKGROUND, GAP, LABEL_COLOUR, built_pdfs, page_images, product_prefix, save_png
 
 SNAPSHOT_DPI = 30  # ~250 × 350 px for A4, ~20 kB a page
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from brochure_build.errors import Problem
-from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
+from brochure_build.source.yamlsource import YamlDocument, child_path, load_yaml
 
 FIELD_TYPES = ("text", "texts", "blocks", "group")
 ROLES = ("h1", "h2", "h3", "h4", "p", "list", "lbl", "figure", "caption", "quote", "box", "none")

@@ -34,9 +34,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from brochure_build import content
 from brochure_build.errors import BuildError, ContentError
-from brochure_build.preview import LONG_POLL_SECONDS, Preview
+from brochure_build.preview.live import LONG_POLL_SECONDS, Preview
+from brochure_build.source import content
 
 
 @functools.cache
@@ -44,7 +44,7 @@ def page_template():
     import jinja2
 
     return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-        resources.files("brochure_build").joinpath("serve_page.html").read_text(encoding="utf-8"))
+        resources.files("brochure_build.preview").joinpath("serve_page.html").read_text(encoding="utf-8"))
 
 
 # -- HTTP -------------------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from brochure_build import content
 from brochure_build.build import BUILD_DIR, output_name
 from brochure_build.errors import BuildError, ContentError, Problem
-from brochure_build.model import Settings
 from brochure_build.output import atomic_path
+from brochure_build.source import content
+from brochure_build.source.model import Settings
 
 PROOF_VARIANT = "screen"
 PROOF_DPI = 100            # page PNGs: readable at 100 %, ~830 × 1170 px for A4

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from brochure_build.model import Edition, SectionSpec
+from brochure_build.source.model import Edition, SectionSpec
 
 
 def section_start_pages(document) -> dict[str, int]:
@@ -93,7 +93,7 @@ def page_ranges(pages: Sequence[int]) -> str:
 def edition_texts(edition: Edition) -> list[tuple[str, str]]:
     """(key path, text) of every value of an edition's text file, in file order: whatever the
     layouts' kinds declare, read from the file itself."""
-    from brochure_build.budgets import text_blocks  # budgets reads this module's line boxes
+    from brochure_build.render.budgets import text_blocks  # budgets reads this module's line boxes
 
     return [(key, text) for key, text in text_blocks(edition) if text]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from brochure_build.yamlsource import child_path, parent_path
+from brochure_build.source.yamlsource import child_path, parent_path
 
 _FLOW_INDICATORS = set(",[]{}")
 

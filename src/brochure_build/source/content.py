@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from brochure_build.errors import ContentError, Problem
-from brochure_build.kinds import FieldSpec, Kind, load_kinds
-from brochure_build.model import (
+from brochure_build.source.kinds import FieldSpec, Kind, load_kinds
+from brochure_build.source.model import (
     Block,
     Edition,
     Figure,
@@ -26,7 +26,7 @@ from brochure_build.model import (
     SectionSpec,
     Settings,
 )
-from brochure_build.yamlsource import YamlDocument, child_path, load_yaml
+from brochure_build.source.yamlsource import YamlDocument, child_path, load_yaml
 
 SETTINGS_FILE = "brochure/brochure.yaml"
 TEXT_DIR = "brochure/text"

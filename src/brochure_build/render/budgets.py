@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from brochure_build.layoutcheck import PX_TO_MM, line_boxes
-from brochure_build.model import Edition, SectionSpec
+from brochure_build.render.layoutcheck import PX_TO_MM, line_boxes
+from brochure_build.source.model import Edition, SectionSpec
 
 # Spaces, hyphenation points and dashes differ between the text file and the laid-out lines.
 # A layout may set a short label beside a text ("© " before a credit): still that text's element.
@@ -130,7 +130,7 @@ def _free_height(document, spec: SectionSpec, section_ids: set[str]) -> float:
 
 def text_blocks(edition: Edition) -> list[tuple[str, str]]:
     """(key, text) of every text block of the edition's text file (its fingerprints aside)."""
-    from brochure_build.translations import leaves
+    from brochure_build.source.translations import leaves
 
     data = yaml.safe_load(edition.text_file.read_text(encoding="utf-8")) if edition.text_file else None
     return [(key, str(text)) for key, text in leaves(data or {})]
