@@ -59,7 +59,7 @@ def main() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         size = figure.pixels_at(PRINT_PPI)
         standin(figure.id, size).save(target, "JPEG", quality=88, dpi=(PRINT_PPI, PRINT_PPI), optimize=True)
-        print(f"{target.relative_to(args.root)}: {size[0]}×{size[1]} px ({PRINT_PPI} ppi at {figure.width_mm:g}×{figure.height_mm:g} mm)")
+        print(f"{target.relative_to(args.root)}: {size[0]}×{size[1]} px ({PRINT_PPI} ppi at {figure.width_mm:g}×{figure.tallest_mm:g} mm)")
     return 0
 
 

@@ -23,6 +23,7 @@ from brochure_build.press.impose import impose
 from brochure_build.press.postprocess import finish
 from brochure_build.render import fontsubsets
 from brochure_build.render.budgets import measure_blocks, text_blocks
+from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
 from brochure_build.render.images import load_output_profile, prepare_images
 from brochure_build.render.layoutcheck import copy_fit, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
@@ -143,6 +144,28 @@ def variant_path(root: Path, edition: Edition, variant: str) -> Path:
     return root / BUILD_DIR / code / output_name(edition.settings, code, variant, "pdf")
 
 
+def message_context(edition: Edition, variant: str) -> str:
+    """How messages name an edition's variant; a further product's name it too: the brochure and
+    the leaflet may stumble on the same words."""
+    code = edition.language.code
+    settings = edition.settings
+    return f"{code} {variant}" if settings.file == content.SETTINGS_FILE else f"{code} {variant} {settings.slug}"
+
+
+def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
+                    figures: list) -> tuple[dict, object]:
+    """The fitter's settings for the edition's sections (fit.py), and the screen pages laid out with them."""
+    code = edition.language.code
+    out_dir = root / BUILD_DIR / code
+    images = prepare_images(root, edition.settings, "screen", figures)
+    html_path = out_dir / output_name(edition.settings, code, "screen", "html")
+    context = message_context(edition, "screen")
+    return lay_out_screen(
+        root, edition,
+        lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css),
+        lambda html: renderer.get().render(html, html_path, context, lookup), context)
+
+
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
     """build_edition in a worker process (workers.py), with its warm renderer; a failure comes
     back as its message (picklable)."""
@@ -164,7 +187,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     environment = make_environment(root, settings.layouts)
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
-    for variant in OUTPUT_VARIANTS:
+    choices: dict | None = None  # the fitter's settings, chosen on the screen variant's layouts
+    for variant in sorted(OUTPUT_VARIANTS, key=lambda v: v != "screen"):  # screen first: it chooses the settings
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
         fingerprint = variant_fingerprint(inputs, variant)
@@ -172,19 +196,24 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
             report(built[-1])
             continue
-        # A further product's messages name it: the brochure and the leaflet may stumble on the same words.
-        context = f"{code} {variant}" if settings.file == content.SETTINGS_FILE else f"{code} {variant} {settings.slug}"
+        context = message_context(edition, variant)
         if variant == "imposed":
             print_pdf = out_dir / output_name(settings, code, "print", "pdf")
             with atomic_path(pdf_path) as temporary:
                 pages = impose(print_pdf, temporary, edition)
         else:
             html_path = out_dir / output_name(settings, code, variant, "html")
-            html = render_html(environment, edition, variant, root, out_dir, prepare_images(root, settings, variant, figures))
-            document = renderer.get().render(html, html_path, context, lookup)
+            images = prepare_images(root, settings, variant, figures)
+            if choices is None:
+                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures)
+            html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
+            if variant != "screen":
+                document = renderer.get().render(html, html_path, context, lookup)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))
+            layout["fit"] = {section_id: choice.report() for section_id, choice in choices.items()}
+            layout["fill"] = fill_report(edition, document, layout["sections"], choices)
             write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
             problems = plan_problems(edition, layout, context)
             if problems:

@@ -64,7 +64,7 @@ def prepare_images(root: Path, settings: Settings, variant: str, figures: list[F
         data = source.read_bytes()
         key = hashlib.sha256(b"\0".join([
             CONVERSION_VERSION.encode(), variant.encode(), data, profile_bytes,
-            f"{figure.width_mm}x{figure.height_mm}".encode()])).hexdigest()[:24]
+            f"{figure.width_mm}x{figure.tallest_mm}".encode()])).hexdigest()[:24]
         target = cache / f"{figure.id}-{variant}-{key}.jpg"
         if not target.is_file():
             image = open_photo(data, figure, source, root)

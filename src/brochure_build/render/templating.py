@@ -114,18 +114,20 @@ def document_date(settings: Settings) -> str:
 
 
 def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path,
-                images: dict[str, Path], sections: tuple[Section, ...] | None = None) -> str:
+                images: dict[str, Path], sections: tuple[Section, ...] | None = None, fit_css: str = "") -> str:
     """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept.
 
     `images` maps each figure id to the file this variant embeds (images.prepare_images).
     `sections`: only these, a run of the page plan (the preview lays an edition out in parts);
-    their pages are numbered from the first one's planned page."""
+    their pages are numbered from the first one's planned page. `fit_css`: the settings the fitter
+    chose (fit.py), added at the end of the head so they take precedence and the kept HTML renders
+    as the PDF was made."""
     def relative(target: Path) -> str:
         return Path(os.path.relpath(target, html_dir)).as_posix()
 
     settings = edition.settings
     try:
-        return environment.get_template("base.html.j2").render(
+        html = environment.get_template("base.html.j2").render(
             edition=edition,
             sections=edition.sections if sections is None else sections,
             first_page=sections[0].spec.first_page if sections else 1,
@@ -145,3 +147,8 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
         raise
     except Exception as error:  # whatever a template's expression raises is the layout's error, not ours
         raise BuildError(template_problem(error, root)) from None
+    if fit_css:
+        head_end = html.find("</head>")
+        style = f'<style data-fit="chosen by the build: layout report, fit">\n{fit_css}\n</style>\n'
+        html = html[:head_end] + style + html[head_end:] if head_end >= 0 else style + html
+    return html

@@ -32,7 +32,7 @@ PROFILE_SPACE = {"RGB": "RGB", "RGBA": "RGB", "RGBX": "RGB", "CMYK": "CMYK", "L"
 
 def max_pixels(settings: Settings) -> tuple[int, FigureSpec | None]:
     """The pixel count above which a photo is refused, and the largest frame it derives from."""
-    largest = max(settings.figures.values(), key=lambda figure: figure.width_mm * figure.height_mm, default=None)
+    largest = max(settings.figures.values(), key=lambda figure: figure.width_mm * figure.tallest_mm, default=None)
     if largest is None:
         return Image.MAX_IMAGE_PIXELS or 0, None
     width, height = largest.pixels_at(PRINT_PPI)
@@ -72,7 +72,7 @@ def figure_file_problem(root: Path, figure: FigureSpec, limit: tuple[int, Figure
 def describe_limit(limit: tuple[int, FigureSpec | None]) -> str:
     pixels, largest = limit
     why = f" ({MAX_PIXELS_MARGIN} × what {PRINT_PPI} ppi needs at the largest frame, " \
-          f"{largest.width_mm:g} × {largest.height_mm:g} mm)" if largest else ""
+          f"{largest.width_mm:g} × {largest.tallest_mm:g} mm)" if largest else ""
     return f"the limit of {pixels / 1e6:.1f} megapixels{why}"
 
 

@@ -229,13 +229,25 @@ def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FI
     figs = check.mapping(data.get("figures", {}), "figures", keys_of(data.get("figures")), [])
     for figure_id, spec in figs.items():
         path = child_path("figures", figure_id)
-        spec = check.mapping(spec, path, ["file", "width", "height", "credit_lang"], ["file", "width", "height"])
+        spec = check.mapping(spec, path, ["file", "width", "height", "credit_lang", "focus"], ["file", "width", "height"])
         dims = []
+        tallest = 0.0
         for dim in ("width", "height"):
-            length = parse_length_mm(spec.get(dim, "1mm"))
+            value = spec.get(dim, "1mm")
+            if dim == "height" and isinstance(value, list):  # [smallest, largest]: the frame may grow
+                bounds = [parse_length_mm(bound) for bound in value] if len(value) == 2 else [None]
+                if None in bounds or bounds[0] > bounds[1]:
+                    check.report(child_path(path, dim), f"expected a length, or [smallest, largest] such as [60mm, 110mm], found {value!r}")
+                    bounds = [1.0, 1.0]
+                value, tallest = f"{bounds[0]}mm", bounds[1]
+            length = parse_length_mm(value)
             if length is None:
                 check.report(child_path(path, dim), f"expected a length such as 174mm, found {spec.get(dim)!r}")
             dims.append(length or 1.0)
+        focus = spec.get("focus", [50, 50])
+        if not (isinstance(focus, list) and len(focus) == 2 and all(isinstance(v, int | float) and 0 <= v <= 100 for v in focus)):
+            check.report(child_path(path, "focus"), f"expected [x, y] in per cent of the photo, such as [50, 30], found {focus!r}")
+            focus = [50, 50]
         file = check.text(spec.get("file", "x"), child_path(path, "file"))
         if file:
             refusal = path_refusal(file)
@@ -246,7 +258,8 @@ def load_product(root: Path, problems: list[Problem], display: str = SETTINGS_FI
             check.report(child_path(path, "credit_lang"), f"expected a language tag such as lb or de-CH, found {credit_lang!r}")
             credit_lang = ""
         line = document.line(child_path(path, "file"))
-        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line, credit_lang)
+        figures[str(figure_id)] = FigureSpec(str(figure_id), file, dims[0], dims[1], line, credit_lang, tallest,
+                                             f"{focus[0]:g}% {focus[1]:g}%")
 
     layouts = str(data.get("layouts", "layouts")).strip().rstrip("/")
     # Under layouts/, where the stylesheet and link checks look and the preview watches.

@@ -16,6 +16,15 @@ templates receive whatever fields they declare. A declaration reads:
           heading:    {type: text, becomes: h3}
           paragraphs: {type: texts, becomes: p, may_differ: true}
     labels: [credit]
+    fit:                               # optional: what the build may flex to fill the planned pages
+      steps: 9                         # steps from the smallest setting to the largest
+      vary:                            # custom properties set on the section, from smallest to largest
+        --body-size: [9pt, 11.5pt]
+        --body-leading: [1.4, 1.6]
+      languages:                       # other bounds for some languages (CJK type is set larger)
+        zh: {--body-size: [10.5pt, 13pt]}
+      frames: grow                     # photo frames grow within their heights in brochure.yaml
+      optional: [quote]                # fields shown only when the page needs them to fill
 
 `type`: text (one text), texts (a list of texts), blocks (a list of headings, paragraphs, lists,
 titled boxes, quotes and figure references) or group (a list of entries, each with the `fields`
@@ -26,6 +35,7 @@ the source as a whole.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,10 @@ FIELD_KEYS = ("type", "becomes", "required", "may_differ", "fields")
 # Names a section already has in the templates (section.spec, .number, .words, .figures).
 RESERVED = ("spec", "number", "words", "figures")
 DECLARATION_SUFFIX = ".kind.yaml"
+FIT_KEYS = ("steps", "vary", "languages", "frames", "optional")
+MAX_STEPS = 24
+CUSTOM_PROPERTY = re.compile(r"--[a-z][a-z0-9-]*")
+BOUND = re.compile(r"\s*(-?\d{1,4}(?:\.\d{1,4})?)(pt|mm|px|em|%)?\s*")
 TEMPLATE_SUFFIX = ".html.j2"
 
 
@@ -56,6 +70,45 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class Range:
+    """A custom property the fitter may set: between two bounds of one unit, or one value per step
+    (a CJK em grid wants type sizes that divide the measure into whole characters)."""
+
+    name: str
+    values: tuple[float, ...]  # two bounds, or one value per step
+    unit: str = ""
+
+    def number(self, step: int, steps: int) -> float:
+        if len(self.values) > 2 or steps < 2:
+            return self.values[min(step, len(self.values) - 1)]
+        low, high = self.values
+        return low + (high - low) * step / (steps - 1)
+
+    def at(self, step: int, steps: int) -> str:
+        return f"{round(self.number(step, steps), 3):g}{self.unit}"
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """What a kind lets the build flex to fill its planned pages (see the module's docstring)."""
+
+    steps: int
+    vary: tuple[Range, ...]
+    languages: tuple[tuple[str, tuple[Range, ...]], ...] = ()
+    frames: bool = False
+    optional: tuple[str, ...] = ()
+
+    def ranges(self, language: str) -> tuple[Range, ...]:
+        """The ranges for `language`: the kind's, with the language's own bounds where it has some."""
+        merged = {r.name: r for r in self.vary}
+        merged.update({r.name: r for r in dict(self.languages).get(language, ())})
+        return tuple(merged.values())
+
+    def values(self, language: str, step: int) -> dict[str, str]:
+        return {r.name: r.at(step, self.steps) for r in self.ranges(language)}
+
+
+@dataclass(frozen=True)
 class Kind:
     """A page kind: its template and the fields and labels it takes."""
 
@@ -63,6 +116,7 @@ class Kind:
     declaration: str  # display path of the .kind.yaml
     fields: tuple[FieldSpec, ...]
     labels: tuple[str, ...] = ()
+    fit: FitSpec | None = None
 
     def field(self, name: str) -> FieldSpec | None:
         return next((spec for spec in self.fields if spec.name == name), None)
@@ -109,16 +163,81 @@ def parse_declaration(name: str, document: YamlDocument, problems: list[Problem]
         report("", "a declaration is a mapping with `fields:` and `labels:`")
         return None
     for key in data:
-        if key not in ("fields", "labels"):
-            report(str(key), "unknown key in a kind declaration (expected fields, labels)")
+        if key not in ("fields", "labels", "fit"):
+            report(str(key), "unknown key in a kind declaration (expected fields, labels, fit)")
     fields = parse_fields(data.get("fields") or {}, "fields", document, report, nested=False)
     labels = data.get("labels") or []
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         report("labels", "expected a list of label names, such as [credit]")
         labels = []
+    fit = parse_fit(data["fit"], fields, report) if data.get("fit") is not None else None
     if len(problems) > before:
         return None
-    return Kind(name, document.display_path, fields, tuple(labels))
+    return Kind(name, document.display_path, fields, tuple(labels), fit)
+
+
+def parse_fit(value: Any, fields: tuple[FieldSpec, ...], report) -> FitSpec | None:
+    """The `fit:` of a declaration: steps, the ranges, per-language bounds, frames and optional fields."""
+    if not isinstance(value, dict):
+        report("fit", "expected a mapping with steps, vary and optionally languages, frames, optional")
+        return None
+    for key in value:
+        if key not in FIT_KEYS:
+            report(child_path("fit", key), f"unknown key (expected one of: {', '.join(FIT_KEYS)})")
+    steps = value.get("steps", 1)
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS:
+        report("fit.steps", f"expected a whole number of steps from 1 to {MAX_STEPS}, found {steps!r}")
+        steps = 1
+    vary = parse_ranges(value.get("vary"), "fit.vary", steps, report)
+    languages = []
+    own = value.get("languages") or {}
+    if not isinstance(own, dict):
+        report("fit.languages", "expected language codes, each with its own ranges, such as zh: {--body-size: [10.5pt, 13pt]}")
+        own = {}
+    for code, ranges in own.items():
+        languages.append((str(code), parse_ranges(ranges, child_path("fit.languages", code), steps, report)))
+    frames = value.get("frames")
+    if frames not in (None, "grow", "fixed"):
+        report("fit.frames", f"expected grow (photo frames grow within their heights in brochure.yaml) or fixed, found {frames!r}")
+    optional = value.get("optional") or []
+    if not isinstance(optional, list) or not all(isinstance(name, str) for name in optional):
+        report("fit.optional", "expected a list of field names, such as [quote]")
+        optional = []
+    for index, name in enumerate(optional):
+        spec = next((f for f in fields if f.name == name), None)
+        if spec is None:
+            report(f"fit.optional[{index}]", f"{name!r} is not a field of this kind")
+        elif spec.required:
+            report(f"fit.optional[{index}]", f"{name!r} is required: only an optional field (required: false) can be left out")
+    return FitSpec(steps, vary, tuple(languages), frames == "grow", tuple(optional))
+
+
+def parse_ranges(value: Any, path: str, steps: int, report) -> tuple[Range, ...]:
+    if not isinstance(value, dict):
+        report(path, "expected custom properties, each with [smallest, largest], such as --body-size: [9pt, 11pt]")
+        return ()
+    ranges = []
+    for name, bounds in value.items():
+        key = child_path(path, name)
+        if not CUSTOM_PROPERTY.fullmatch(str(name)):
+            report(key, f"{name!r} is not a custom property: the layouts' CSS reads what the fitter sets through "
+                        "var(--name), such as --body-size")
+            continue
+        matches = [BOUND.fullmatch(str(bound)) for bound in bounds] if isinstance(bounds, list) and len(bounds) >= 2 else []
+        if not matches or not all(matches) or len(matches) not in (2, steps):
+            report(key, f"expected [smallest, largest] such as [9pt, 11pt], or one value for each of the {steps} steps; "
+                        f"found {bounds!r}")
+            continue
+        units = {match[2] or "" for match in matches}
+        if len(units) > 1:
+            report(key, f"every value needs the same unit, found {bounds!r}")
+            continue
+        numbers = tuple(float(match[1]) for match in matches)
+        if len(numbers) == 2 and numbers[0] > numbers[1]:
+            report(key, f"the smallest comes first: [{bounds[1]}, {bounds[0]}]")
+            continue
+        ranges.append(Range(str(name), numbers, units.pop()))
+    return tuple(ranges)
 
 
 def parse_fields(value: Any, path: str, document: YamlDocument, report, nested: bool) -> tuple[FieldSpec, ...]:

@@ -25,10 +25,16 @@ class FigureSpec:
     height_mm: float
     line: int = field(default=0, compare=False)  # of `file` in brochure/brochure.yaml, for messages
     credit_lang: str = ""  # language of the credit's name when it is not the edition's (a tag: lb)
+    max_height_mm: float = 0.0  # `height: [smallest, largest]`: the fitter may grow the frame up to this
+    focus: str = "50% 50%"  # the point the photo is cropped around (CSS object-position)
+
+    @property
+    def tallest_mm(self) -> float:
+        return max(self.height_mm, self.max_height_mm)
 
     def pixels_at(self, ppi: int) -> tuple[int, int]:
-        """Pixel size that gives `ppi` at the placed size."""
-        return (round(self.width_mm / MM_PER_INCH * ppi), round(self.height_mm / MM_PER_INCH * ppi))
+        """Pixel size that gives `ppi` at the largest size the photo may be placed at."""
+        return (round(self.width_mm / MM_PER_INCH * ppi), round(self.tallest_mm / MM_PER_INCH * ppi))
 
 
 @dataclass(frozen=True)

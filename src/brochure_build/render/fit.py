@@ -1,0 +1,474 @@
+"""Copy-fit chosen by the build: for each section whose page kind declares `fit:` (kinds.py), the
+setting within the declared ranges that fills its planned pages best without overflow.
+
+A section whose first page the plan fixes is laid out on its own (its pages numbered as in the
+whole edition), so a setting is tried on one or two pages, not on the edition. The search:
+
+1. lay the section out at a first step (the one chosen last time for the same words and
+   layouts, else the middle one), photo frames at their smallest;
+2. predict, from the height its text took, the largest step whose text still fits the planned
+   text pages (text height grows with the square of the first length range, the type size, and
+   with every unitless one, the leading), and the frame heights that take up the rest;
+3. lay it out at that setting, and step down while it overflows, or once up while it fits with
+   room to spare; every layout tried is kept in build/.cache/fit/ under a hash of its HTML and
+   the layouts, so a rebuild tries nothing that did not change.
+
+Optional fields the kind names (a pull quote) are shown only when the page cannot be filled
+without them. The chosen layouts of the screen variant are the pages written: sections are
+joined into one document, not laid out again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from brochure_build.errors import BuildError
+from brochure_build.output import write_text_atomic
+from brochure_build.render.layoutcheck import PX_TO_MM, part_copy_fit, planned_pages
+from brochure_build.source.kinds import FitSpec
+from brochure_build.source.model import Edition, Section
+
+CACHE_DIR = Path("build") / ".cache" / "fit"
+PRINT_PPI = 300
+GOAL = 0.85  # every text page at least this full; the search aims higher
+AIM = 0.985  # frames grow until the last text page is this full
+MAX_TRIALS = 8
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The setting chosen for one section: its step, the values it gives, frame heights and the
+    optional fields shown."""
+
+    sections: tuple[str, ...]  # the section, and those sharing its pages
+    step: int
+    steps: int
+    values: dict[str, str]
+    frames: dict[str, float] = field(default_factory=dict)  # figure id -> frame height, mm
+    optional: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()  # optional fields the section offers but the page did not need
+
+    def css(self) -> str:
+        rules = []
+        declarations = " ".join(f"{name}: {value} !important;" for name, value in self.values.items())
+        for section in self.sections:
+            if declarations:
+                rules.append(f'[id="{section}"] {{ {declarations} }}')
+            for name in self.hidden:
+                rules.append(f'[id="{section}"] [data-fit-optional="{name}"] {{ display: none !important; }}')
+        for figure, height in self.frames.items():
+            rules.append(f'[id="figure-{figure}"] .figure__image {{ --frame-height: {height:g}mm !important; }}')
+        return "\n".join(rules)
+
+    def report(self) -> dict:
+        return {"step": self.step, "steps": self.steps, "values": self.values,
+                "frames": {figure: f"{height:g}mm" for figure, height in self.frames.items()},
+                "optional": list(self.optional)}
+
+
+def fit_css(choices: dict[str, Choice]) -> str:
+    unique = {choice.sections: choice for choice in choices.values()}  # a shared page's sections hold one choice
+    return "\n".join(choice.css() for choice in unique.values() if choice.css())
+
+
+@dataclass
+class Trial:
+    """One layout of a section at one setting, measured."""
+
+    pages: int
+    fills: list[float]  # per page, how far down the live area the content reaches (0-1)
+    text_pages: list[bool]  # which pages carry running text (not a photo alone)
+    overflow: dict | None  # lines and mm past the planned pages, as layoutcheck measures them
+    frames_overflow: float  # mm of text past a fixed-height frame's bottom or the live area's side
+    live_mm: float  # height of the live area
+    document: object = None  # the WeasyPrint document, while this process holds it
+
+    def fits(self, planned: int) -> bool:
+        return self.pages <= planned and self.overflow is None and not self.frames_overflow
+
+    def used_text(self) -> float:
+        """Text pages' worth of content: every text page but the last counts full."""
+        fills = [fill for fill, text in zip(self.fills, self.text_pages, strict=True) if text] or [0.0]
+        return len(fills) - 1 + fills[-1]
+
+    def lowest_text_fill(self) -> float:
+        fills = [fill for fill, text in zip(self.fills, self.text_pages, strict=True) if text]
+        return min(fills) if fills else 1.0
+
+    def to_json(self) -> dict:
+        return {"pages": self.pages, "fills": self.fills, "text_pages": self.text_pages, "overflow": self.overflow,
+                "frames_overflow": self.frames_overflow,
+                "live_mm": self.live_mm}
+
+
+Run = tuple[Section, ...]  # a section and those that share its pages, laid out together
+
+
+def fittable(edition: Edition) -> list[Run]:
+    """Runs the fitter sets: a section whose kind declares `fit:` and whose first page the plan
+    fixes, with the sections that share its pages (one setting for all); none flows."""
+    sections = edition.sections
+    runs: list[list[Section]] = []
+    for section in sections:
+        if section.spec.shares_page and runs:
+            runs[-1].append(section)
+        else:
+            runs.append([section])
+    chosen = []
+    for run in runs:
+        kind = edition.settings.kinds.get(run[0].spec.kind)
+        before = sections[: sections.index(run[0])]
+        if kind is None or kind.fit is None or any(s.spec.flows for s in (*before, *run)):
+            continue
+        chosen.append(tuple(run))
+    return chosen
+
+
+def run_pages(run: Run) -> tuple[int, int]:
+    return run[0].spec.first_page, max(section.spec.last_page for section in run)
+
+
+def page_fill(page_box) -> float:
+    """How far down the live area (the page's content box) the lowest ink reaches: text lines,
+    images, backgrounds and borders (a top border alone inks the top of its box only)."""
+    from weasyprint.formatting_structure.boxes import LineBox, ReplacedBox
+
+    top = page_box.content_box_y()
+    height = page_box.height
+    bottom = top
+    for box in page_box.children[0].descendants() if page_box.children else ():
+        if isinstance(box, LineBox):
+            if any(getattr(child, "text", "").strip() or getattr(child, "children", None) for child in box.children):
+                bottom = max(bottom, box.position_y + box.height)
+        elif isinstance(box, ReplacedBox) or (getattr(box, "style", None) is not None and inks_to_bottom(box)):
+            bottom = max(bottom, box.border_box_y() + box.border_height())
+        elif getattr(box, "style", None) is not None and box.style["border_top_width"]:
+            bottom = max(bottom, box.border_box_y() + box.style["border_top_width"])
+    return round(max(0.0, min(bottom - top, height * 1.2)) / height, 4) if height else 0.0
+
+
+def inks_to_bottom(box) -> bool:
+    """A background, or a border down the side or along the bottom: ink to the box's bottom edge."""
+    style = box.style
+    background = style["background_color"]
+    return (background is not None and getattr(background, "alpha", 0) > 0) or \
+        any(style[f"border_{side}_width"] for side in ("right", "bottom", "left"))
+
+
+def is_text_page(page_box) -> bool:
+    """A page with running text: at least three lines outside figures (a photo page has its caption only)."""
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    def lines(box, in_figure: bool) -> int:
+        element = getattr(box, "element", None)
+        in_figure = in_figure or (element is not None and getattr(box, "element_tag", "") in ("figure", "figcaption"))
+        if isinstance(box, LineBox):
+            return 0 if in_figure else 1
+        return sum(lines(child, in_figure) for child in getattr(box, "children", ()))
+
+    return bool(page_box.children) and lines(page_box.children[0], False) >= 3
+
+
+def page_fills(document, first: int = 1) -> list[dict]:
+    """Fill of every page of `document` (numbered from `first`), and whether it is a text page."""
+    return [{"page": number, "fill": page_fill(page._page_box), "text": is_text_page(page._page_box)}
+            for number, page in enumerate(document.pages, first)]
+
+
+def measure(run: Run, document) -> Trial:
+    first, _ = run_pages(run)
+    report = part_copy_fit(tuple(section.spec for section in run), document, first)
+    overflow = None
+    for entry in report["sections"]:
+        if entry["overflow"]:
+            overflow = entry["overflow"]
+        elif entry["pages"][0] is not None and entry is report["sections"][-1] and entry["pages"][1] > entry["planned"][1]:
+            overflow = {"pages": list(range(entry["planned"][1] + 1, entry["pages"][1] + 1)), "lines": 0, "mm": 0.0}
+    fills = page_fills(document, first)
+    # Text past a fixed frame's bottom, or sideways past the live area, is no fit either.
+    frames = max([frame["mm"] for frame in report["frames"]] + [entry["mm"] for entry in report["sideways"]], default=0.0)
+    live_mm = document.pages[0]._page_box.height * PX_TO_MM
+    return Trial(len(document.pages), [f["fill"] for f in fills], [f["text"] for f in fills],
+                 overflow, frames, round(live_mm, 2), document)
+
+
+@dataclass(frozen=True)
+class Frame:
+    figure: str
+    low: float  # mm
+    high: float  # mm: the declared largest, or less where the photo has too few pixels for 300 ppi
+
+
+def flexible_frames(root: Path, run: Run, fit: FitSpec) -> list[Frame]:
+    frames = []
+    if not fit.frames:
+        return frames
+    for figure in (figure for section in run for figure in section.figures):
+        spec = figure.spec
+        if spec.max_height_mm <= spec.height_mm:
+            continue
+        high = spec.max_height_mm
+        try:
+            with Image.open(root / "assets" / spec.file) as image:
+                width_px, height_px = image.size
+        except OSError:  # checked before rendering (assets.py)
+            width_px, height_px = spec.pixels_at(PRINT_PPI)
+        # object-fit: cover scales the photo until both sides reach the frame: the frame may be
+        # no taller than the photo's pixels at 300 ppi (nor wider, which brochure.yaml fixes).
+        high = min(high, height_px / PRINT_PPI * 25.4)
+        frames.append(Frame(spec.id, spec.height_mm, max(spec.height_mm, round(high - 0.05, 1))))
+    return frames
+
+
+class Fitter:
+    """Chooses the settings of an edition's sections, laying them out with `layout(section, css)`,
+    which returns a WeasyPrint document of that section alone."""
+
+    def __init__(self, root: Path, edition: Edition, layout: Callable[[Run, str], object],
+                 html_of: Callable[[Run, str], str], digest: str, context: str):
+        self.root = root
+        self.edition = edition
+        self.layout = layout
+        self.html_of = html_of
+        self.digest = digest
+        self.context = context
+        self.trials_run = 0
+
+    # --- trials, cached by the HTML they lay out
+    def trial(self, section: Run, choice: Choice, keep: bool) -> Trial:
+        css = choice.css()
+        html = self.html_of(section, css)
+        key = hashlib.sha256(f"{self.digest}\0{html}".encode()).hexdigest()[:32]
+        path = self.root / CACHE_DIR / f"{key}.json"
+        if not keep and path.is_file():
+            try:
+                data = json.loads(path.read_text())
+                return Trial(data["pages"], data["fills"], data["text_pages"], data["overflow"], data["frames_overflow"],
+                             data["live_mm"])
+            except (ValueError, KeyError):
+                pass  # a damaged entry is laid out again
+        document = self.layout(section, css)
+        self.trials_run += 1
+        result = measure(section, document)
+        write_text_atomic(path, json.dumps(result.to_json()))
+        return result
+
+    def remembered_step(self, section: Run) -> int | None:
+        path = self.root / CACHE_DIR / f"step-{self.memory_key(section)}.json"
+        try:
+            return int(json.loads(path.read_text())["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember(self, section: Run, choice: Choice) -> None:
+        path = self.root / CACHE_DIR / f"step-{self.memory_key(section)}.json"
+        write_text_atomic(path, json.dumps({"step": choice.step}))
+
+    def memory_key(self, section: Run) -> str:
+        html = self.html_of(section, "")
+        return hashlib.sha256(f"{self.digest}\0{html}".encode()).hexdigest()[:32]
+
+    # --- the search
+    def choose(self, section: Run) -> tuple[Choice, Trial]:
+        """The best setting for the run `section` and its layout (document kept); BuildError when none fits."""
+        fit = self.edition.settings.kinds[section[0].spec.kind].fit
+        offered = offered_fields(section, fit)
+        best = self.search(section, fit, ())
+        if offered and best[1].lowest_text_fill() < GOAL:
+            with_optional = self.search(section, fit, offered, must_fit=False)
+            if with_optional is not None and with_optional[1].lowest_text_fill() > best[1].lowest_text_fill():
+                best = with_optional
+        choice, trial = best
+        if trial.document is None:  # its numbers came from the cache: lay it out for the pages
+            trial = self.trial(section, choice, keep=True)
+        self.remember(section, choice)
+        return choice, trial
+
+    def search(self, section: Run, fit: FitSpec, shown: tuple[str, ...], must_fit: bool = True):
+        code = self.edition.language.code
+        first, last = run_pages(section)
+        planned = last - first + 1
+        frames = flexible_frames(self.root, section, fit)
+        offered = offered_fields(section, fit)
+        hidden = tuple(name for name in offered if name not in shown)
+        ranges = fit.ranges(code)
+        smallest = {frame.figure: frame.low for frame in frames}
+
+        def make(step: int, heights: dict[str, float]) -> Choice:
+            return Choice(tuple(s.spec.id for s in section), step, fit.steps, fit.values(code, step), heights, shown, hidden)
+
+        tried: dict[tuple, Trial] = {}
+
+        def key(choice: Choice) -> tuple:
+            return choice.step, tuple(sorted(choice.frames.items()))
+
+        def run(choice: Choice) -> Trial:
+            if key(choice) not in tried:
+                tried[key(choice)] = self.trial(section, choice, keep=False)
+            return tried[key(choice)]
+
+        remembered = self.remembered_step(section)
+        start = (fit.steps - 1) // 2 if remembered is None else max(0, min(fit.steps - 1, remembered))
+        current = make(start, smallest)
+        best: tuple[Choice, Trial] | None = None
+        for _ in range(MAX_TRIALS):
+            result = run(current)
+            if result.fits(planned) and (best is None or score(result) > score(best[1])):
+                best = (current, result)
+            step, heights = predict(current, result, ranges, fit.steps, planned, frames)
+            if not result.fits(planned) and (step, heights) >= (current.step, current.frames):
+                # The model would not go lower: frames back to their smallest first, then a step down.
+                step, heights = (current.step, smallest) if current.frames != smallest else (current.step - 1, smallest)
+            if step < 0:
+                break
+            following = make(step, heights)
+            if key(following) in tried:
+                break  # converged: this setting was laid out already
+            current = following
+        if best is None:
+            smallest_choice = make(0, smallest)
+            result = run(smallest_choice)
+            if result.fits(planned):
+                best = (smallest_choice, result)
+            elif must_fit:
+                raise BuildError(self.nothing_fits(section, smallest_choice, result))
+            else:
+                return None
+        return best
+
+    def nothing_fits(self, section: Run, choice: Choice, trial: Trial) -> str:
+        spec = section[0].spec
+        kind = self.edition.settings.kinds[spec.kind]
+        first, last = run_pages(section)
+        names = " and ".join(repr(s.spec.id) for s in section)
+        setting = ", ".join(f"{name} {value}" for name, value in choice.values.items()) or "its only setting"
+        if choice.frames:
+            setting += "; photo frames " + ", ".join(f"{height:g} mm" for height in choice.frames.values())
+        if trial.overflow:
+            left = f"{trial.overflow['lines']} lines ({trial.overflow['mm']} mm)"
+        else:
+            left = f"{trial.frames_overflow} mm of text past a frame"
+        return (f"{self.context}: section {names} does not fit {planned_pages(first, last)} in any "
+                f"setting of {kind.declaration}: at the smallest ({setting}) {left} are left over; shorten the text, "
+                "or widen the ranges in the declaration")
+
+
+def offered_fields(run: Run, fit: FitSpec) -> tuple[str, ...]:
+    """The kind's optional fields that the run's words hold (a pull quote the text offers)."""
+    return tuple(name for name in fit.optional if any(section.words.get(name) for section in run))
+
+
+def predict(choice: Choice, trial: Trial, ranges, steps: int, planned: int,
+            frames: list[Frame]) -> tuple[int, dict[str, float]]:
+    """From `trial` (laid out at `choice`), the largest step whose text fits the planned text pages
+    with the frames at their smallest, and the frame heights that then fill the last text page."""
+    text_pages = max(1, planned - sum(1 for text in trial.text_pages if not text))
+    page_mm = trial.live_mm
+    grown = sum(choice.frames.values())
+    smallest = {frame.figure: frame.low for frame in frames}
+    text_mm = max(1.0, trial.used_text() * page_mm - grown)
+    base = scale(ranges, steps, choice.step)
+    chosen = 0
+    for candidate in range(steps):
+        if text_mm * scale(ranges, steps, candidate) / base + sum(smallest.values()) <= (text_pages - 0.015) * page_mm:
+            chosen = candidate
+    room = text_pages * page_mm * AIM - text_mm * scale(ranges, steps, chosen) / base - sum(smallest.values())
+    heights = dict(smallest)
+    for frame in frames:  # the room shared out in plan order, each frame up to its largest
+        extra = max(0.0, min(frame.high - frame.low, room))
+        heights[frame.figure] = round(frame.low + extra, 1)
+        room -= extra
+    return chosen, heights
+
+
+def score(trial: Trial) -> float:
+    return trial.lowest_text_fill()
+
+
+def scale(ranges, steps: int, step: int) -> float:
+    """How tall the same text sets at `step`, up to a constant: the first length range is the type
+    size (lines get longer and taller: squared); unitless ranges that grow with the steps multiply
+    (the leading). Only a prediction: the layout that follows it decides."""
+    factor = 1.0
+    sized = False
+    for value_range in ranges:
+        value = value_range.number(step, steps) or 1e-6
+        growing = value_range.number(steps - 1, steps) >= value_range.number(0, steps)
+        if value_range.unit in ("pt", "px", "em", "mm") and not sized:
+            factor *= value * value
+            sized = True
+        elif not value_range.unit and growing:
+            factor *= value
+    return factor
+
+
+def layout_digest(root: Path, edition: Edition) -> str:
+    """Hash of everything besides the section's HTML that decides its layout: the layouts'
+    files (CSS, templates), the fonts and the pipeline's version."""
+    from brochure_build import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    folders = {root / edition.settings.layouts, root / "layouts", root / "fonts"}
+    for folder in sorted(folders):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
+                   layout: Callable[[str], object], context: str) -> tuple[dict[str, Choice], object]:
+    """Choose the setting of every run the fitter sets, and lay out the screen pages with them.
+
+    Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
+    and the other sections (laid out in runs between them), joined page after page. Nothing is
+    laid out twice."""
+    runs = {run[0].spec.id: run for run in fittable(edition)}
+    fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), html_of, layout_digest(root, edition), context)
+    choices: dict[str, Choice] = {}
+    documents = []
+    pending: list[Section] = []
+    fitted: set[str] = set()
+    for section in edition.sections:
+        if section.spec.id in fitted:
+            continue
+        run = runs.get(section.spec.id)
+        if run is None:
+            pending.append(section)
+            continue
+        if pending:
+            documents.append(layout(html_of(tuple(pending), "")))
+            pending = []
+        choice, trial = fitter.choose(run)
+        for member in run:
+            choices[member.spec.id] = choice
+            fitted.add(member.spec.id)
+        documents.append(trial.document)
+    if pending:
+        documents.append(layout(html_of(tuple(pending), "")))
+    if len(documents) == 1:
+        return choices, documents[0]
+    return choices, documents[0].copy([page for document in documents for page in document.pages])
+
+
+def fill_report(edition: Edition, document, sections: list[dict], choices: dict[str, Choice]) -> list[dict]:
+    """Each page's fill, its section, whether it is a text page of a fitted section (the pages the
+    fill goal is for), for the layout report and preflight."""
+    owner = {}
+    for entry in sections:
+        start, end = entry["pages"]
+        if start is not None:
+            for number in range(start, (end or start) + 1):
+                owner.setdefault(number, entry["id"])
+    pages = []
+    for entry in page_fills(document):
+        section = owner.get(entry["page"])
+        pages.append({**entry, "section": section, "fitted": section in choices,
+                      "text": entry["text"] and section in choices})
+    return pages
