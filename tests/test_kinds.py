@@ -69,7 +69,7 @@ def test_malformed_declaration(project):
         f"{f}:5: fields.notes.may_differ: only a list (texts or blocks) may differ in length between languages: "
         "see README, Page kinds",
         f"{f}:6: labels: expected a list of label names, such as [credit]: see README, Page kinds",
-        f"{f}:7: colour: unknown key in a kind declaration (expected fields, labels): see README, Page kinds",
+        f"{f}:7: colour: unknown key in a kind declaration (expected fields, labels, fit): see README, Page kinds",
     ])
 
 

@@ -321,7 +321,7 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
             for render in ("first", "repeated", "split at page 8"):
                 # The same split twice (the preview moves it to balance the parts), then another.
                 preview.splits[code] = 8 if render == "split at page 8" else middle
-                pdf, images, problems, steps = preview.render_pages(code)
+                pdf, images, problems, steps, _ = preview.render_pages(code)
                 assert problems == [], code
                 assert "part 2 total" in steps and "whole" not in steps, (code, steps)  # laid out in two parts
                 shown = bitmaps(pdf)
@@ -349,8 +349,8 @@ def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
         build(project, ["en"])
     preview, whole = Preview(project, parallel=True), Preview(project, parallel=False)
     try:
-        pdf, images, problems, steps = preview.render_pages("en")
-        _, whole_images, whole_problems, whole_steps = whole.render_pages("en")
+        pdf, images, problems, steps, _ = preview.render_pages("en")
+        _, whole_images, whole_problems, whole_steps, _ = whole.render_pages("en")
     finally:
         preview.stop()
     assert "parts" in steps and "whole" in steps, steps  # tried in parts, then laid out whole
@@ -366,7 +366,7 @@ def test_the_preview_runs_the_build_input_checks_on_every_change(project, tmp_pa
     the build (inputs.check_inputs), before anything is read through it."""
     preview = Preview(project, parallel=False)
     try:
-        _, images, problems, _ = preview.render_pages("en")
+        _, images, problems, _, _ = preview.render_pages("en")
         assert len(images) == 12 and problems == []
 
         (project / "layouts/pages/leak.txt").symlink_to("/etc/passwd")
@@ -392,7 +392,7 @@ def test_the_preview_runs_the_build_input_checks_on_every_change(project, tmp_pa
         shutil.move(outside, project / "layouts")
         closing.write_text(closing.read_text(encoding="utf-8").replace('{% include "pages/leak.txt" %}', ""), encoding="utf-8")
         preview.apply(preview.watcher.changes())
-        _, images, problems, _ = preview.render_pages("en")  # mended: the pages come back
+        _, images, problems, _, _ = preview.render_pages("en")  # mended: the pages come back
         assert len(images) == 12 and problems == []
     finally:
         preview.stop()
@@ -405,7 +405,7 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
         helper = preview.helper.process
         helper.kill()
         helper.wait()
-        _, images, problems, steps = preview.render_pages("ar")  # between renders: a new helper takes the part
+        _, images, problems, steps, _ = preview.render_pages("ar")  # between renders: a new helper takes the part
         assert preview.helper.process is not helper and preview.helper.process.poll() is None
         assert len(images) == 12 and problems == [] and "part 2 total" in steps
 
@@ -419,11 +419,11 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
             preview.helper.process.kill()
 
         preview.helper.submit = dies_at_once
-        _, images, problems, steps = preview.render_pages("ar")
+        _, images, problems, steps, _ = preview.render_pages("ar")
         assert len(images) == 12 and problems == [] and "whole" in steps
         assert "ar  preview: the preview's helper process stopped" in capsys.readouterr().err
         preview.helper.submit = submit
-        _, images, _, steps = preview.render_pages("ar")
+        _, images, _, steps, _ = preview.render_pages("ar")
         assert len(images) == 12 and "part 2 total" in steps and "whole" not in steps
         helper = preview.helper.process
     finally:
@@ -438,9 +438,9 @@ def test_remembered_line_breaks_follow_a_change_of_type(project):
     warm = Preview(project, parallel=False)  # one process: its memo sees every line
     warm.render_pages("en")
     set_css_token(css / "tokens.css", "body-size", "9.3pt")
-    pdf, _, _, _ = warm.render_pages("en")
+    pdf, _, _, _, _ = warm.render_pages("en")
     assert 0 < warm.linebreaks.broken < warm.linebreaks.calls  # the headings' lines were kept, the text's broken anew
-    fresh, _, _, _ = Preview(project, parallel=False).render_pages("en")
+    fresh, _, _, _, _ = Preview(project, parallel=False).render_pages("en")
     assert bitmaps(pdf) == bitmaps(fresh)
     # One more font face declared: the font configuration changes, the memo starts again.
     with (css / "fonts.css").open("a", encoding="utf-8") as fonts_css:

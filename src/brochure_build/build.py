@@ -21,7 +21,7 @@ from brochure_build.errors import BuildError
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
 from brochure_build.press.impose import impose
 from brochure_build.press.postprocess import finish
-from brochure_build.render import fontsubsets
+from brochure_build.render import fit, fontsubsets
 from brochure_build.render.budgets import measure_blocks, text_blocks
 from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
 from brochure_build.render.images import load_output_profile, prepare_images
@@ -134,6 +134,7 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                     built.append(result)
                     report(result)
     fontsubsets.prune(root / fontsubsets.CACHE_DIR)
+    fit.prune(root / fit.CACHE_DIR)
     if failures:
         raise BuildError("\n".join(failures))
     return built

@@ -146,6 +146,7 @@ class Pending:
 
     saved_at: float | None = None
     changed: set[str] = field(default_factory=set)
+    fit: bool = False  # search the copy-fit of sections whose setting is not known for their words yet
 
 
 class Preview:
@@ -175,6 +176,7 @@ class Preview:
         self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
+        self.last_choices: dict[tuple[str, str], object] = {}  # (language, section) → the copy-fit setting shown last
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
         self.focus = language  # the language opened last, rendered first
@@ -377,7 +379,7 @@ class Preview:
         self.publish(code, rendering=True)
         try:
             with self.abandonable(code):
-                pdf, images, problems, steps = self.render_pages(code)
+                pdf, images, problems, steps, provisional = self.render_pages(code, pending.fit)
         except RenderAbandoned:
             self.abandoned += 1
             self.helper.stop()  # killed by the watchdog: started again on the next split render
@@ -411,11 +413,54 @@ class Preview:
         print(f"{code:3} preview {view.generation}: {len(images)} pages in {seconds:.2f} s ({steps}){after}", flush=True)
         for problem in problems:
             print(problem, file=sys.stderr, flush=True)
+        if provisional:
+            # The pages are up; now choose the setting of the sections whose words or layouts changed
+            # (fit.py) and render again, unless a newer change comes first.
+            with self.condition:
+                self.pending.setdefault(code, Pending(fit=True))
+                self.wake.set()
 
-    def render_pages(self, code: str) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float]]:
+    def fit_choices(self, edition: Edition, code: str, search: bool) -> tuple[dict, list[str]]:
+        """The copy-fit settings to lay `edition` out with: each fitted section's choice for its
+        words and layouts when the build or an earlier search made it (build/.cache/fit), searched
+        now when `search`, else the setting it was shown with last (provisional, listed)."""
+        from brochure_build.render.fit import Fitter, fittable, layout_digest
+        from brochure_build.render.images import prepare_images
+        from brochure_build.render.pdf import TextLookup
+        from brochure_build.render.templating import render_html
+
+        out_dir = self.root / PREVIEW_DIR / code
+        photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
+        lookup = TextLookup(edition.text_file, content.text_file(code))
+
+        def layout(run, css):
+            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css)
+            return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup)
+
+        fitter = Fitter(self.root, edition, layout, layout_digest(self.root, edition), f"{code} preview")
+        choices: dict = {}
+        provisional: list[str] = []
+        for run in fittable(edition):
+            ids = tuple(section.spec.id for section in run)
+            choice = fitter.recall(run)
+            if choice is None and search:
+                choice, _ = fitter.choose(run)
+            if choice is None:
+                choice = self.last_choices.get((code, ids[0]))
+                provisional.append(ids[0])
+            if choice is None:
+                continue
+            for section_id in ids:
+                choices[section_id] = choice
+            self.last_choices[code, ids[0]] = choice
+        return choices, provisional
+
+    def render_pages(self, code: str, search: bool = False) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float], list[str]]:
         """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step.
 
-        Laid out in two parts at once when the plan allows (parts.py), else in one piece."""
+        Laid out in two parts at once when the plan allows (parts.py), else in one piece, with the
+        copy-fit settings of fit_choices; the sections whose setting is provisional are returned too."""
+        from brochure_build.render.fit import fit_css
         from brochure_build.render.images import prepare_images
         from brochure_build.render.layoutcheck import plan_problems
         from brochure_build.render.pdf import Renderer
@@ -432,9 +477,12 @@ class Preview:
         context = f"{code} preview"
         # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
+        choices, provisional = self.fit_choices(edition, code, search)
+        clock.lap("fit")
+        chosen_css = fit_css(choices)
 
         def job(sections, part: str, foreign=()) -> PartJob:
-            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections)
+            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections, chosen_css)
             return PartJob(html=html, base=out_dir / f"{name}.html", pdf=out_dir / f"{name}{part}.pdf", context=context,
                            text_file=edition.text_file, text_display=content.text_file(code), fonts=edition.language.fonts,
                            specs=tuple(section.spec for section in sections), foreign_ids=tuple(foreign))
@@ -465,14 +513,14 @@ class Preview:
                 steps = clock.result() | {f"part {number} {step}": seconds
                                           for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
                 self.splits[code] = parts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
-                return pdf, results[0].images + results[1].images, problems, steps
+                return pdf, results[0].images + results[1].images, problems, steps, provisional
             # A part strays from the plan: its pages are not the whole edition's. Lay it out in one piece.
         whole = self.render_part(job(edition.sections, ""))
         clock.lap("whole")
         if whole.error:
             raise BuildError(whole.error)
         problems = plan_problems(edition, whole.report, context) + whole.problems
-        return pdf, whole.images, problems, clock.result() | whole.steps
+        return pdf, whole.images, problems, clock.result() | whole.steps, provisional
 
     def render_part(self, job: PartJob) -> parts.PartResult:
         """A part (or the whole edition) in this process; line breaks through this process's memo."""

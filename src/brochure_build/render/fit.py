@@ -4,14 +4,14 @@ setting within the declared ranges that fills its planned pages best without ove
 A section whose first page the plan fixes is laid out on its own (its pages numbered as in the
 whole edition), so a setting is tried on one or two pages, not on the edition. The search:
 
-1. lay the section out at a first step (the one chosen last time for the same words and
-   layouts, else the middle one), photo frames at their smallest;
+1. lay the section out at the middle step, photo frames at their smallest;
 2. predict, from the height its text took, the largest step whose text still fits the planned
    text pages (text height grows with the square of the first length range, the type size, and
    with every unitless one, the leading), and the frame heights that take up the rest;
 3. lay it out at that setting, and step down while it overflows, or once up while it fits with
-   room to spare; every layout tried is kept in build/.cache/fit/ under a hash of its HTML and
-   the layouts, so a rebuild tries nothing that did not change.
+   room to spare. The measure of every layout tried is kept in build/.cache/fit/ under a hash
+   of its HTML and the layouts, and so is the choice for the section's words: a rebuild lays
+   out an unchanged section once, at its remembered setting, and searches only what changed.
 
 Optional fields the kind names (a pull quote) are shown only when the page cannot be filled
 without them. The chosen layouts of the screen variant are the pages written: sections are
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ PRINT_PPI = 300
 GOAL = 0.85  # every text page at least this full; the search aims higher
 AIM = 0.985  # frames grow until the last text page is this full
 MAX_TRIALS = 8
+MAX_CACHE_ENTRIES = 20000  # a few hundred bytes each; the least recently used go first
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,8 @@ def is_text_page(page_box) -> bool:
 
 def page_fills(document, first: int = 1) -> list[dict]:
     """Fill of every page of `document` (numbered from `first`), and whether it is a text page."""
-    return [{"page": number, "fill": page_fill(page._page_box), "text": is_text_page(page._page_box)}
+    return [{"page": number, "fill": page_fill(page._page_box), "text": is_text_page(page._page_box),
+             "live_mm": round(page._page_box.height * PX_TO_MM, 1)}
             for number, page in enumerate(document.pages, first)]
 
 
@@ -230,25 +233,34 @@ class Fitter:
     """Chooses the settings of an edition's sections, laying them out with `layout(section, css)`,
     which returns a WeasyPrint document of that section alone."""
 
-    def __init__(self, root: Path, edition: Edition, layout: Callable[[Run, str], object],
-                 html_of: Callable[[Run, str], str], digest: str, context: str):
+    def __init__(self, root: Path, edition: Edition, layout: Callable[[Run, str], object], digest: str, context: str):
         self.root = root
         self.edition = edition
         self.layout = layout
-        self.html_of = html_of
         self.digest = digest
         self.context = context
         self.trials_run = 0
 
-    # --- trials, cached by the HTML they lay out
+    # --- trials and choices, cached by what decides the layout (not where the HTML is kept)
+    def run_key(self, section: Run) -> str:
+        """Hash of everything a run's layout depends on besides the setting: the layouts and fonts
+        (the digest), the language, the labels, the run's words and plan, and its photos' files."""
+        digest = hashlib.sha256(f"{self.digest}\0{self.edition.language!r}\0{self.edition.labels!r}\0{section!r}".encode())
+        for figure in (figure for member in section for figure in member.figures):
+            try:
+                digest.update(hashlib.sha256((self.root / "assets" / figure.spec.file).read_bytes()).digest())
+            except OSError:
+                digest.update(b"<missing>")
+        return digest.hexdigest()
+
     def trial(self, section: Run, choice: Choice, keep: bool) -> Trial:
         css = choice.css()
-        html = self.html_of(section, css)
-        key = hashlib.sha256(f"{self.digest}\0{html}".encode()).hexdigest()[:32]
+        key = hashlib.sha256(f"{self.run_key(section)}\0{css}".encode()).hexdigest()[:32]
         path = self.root / CACHE_DIR / f"{key}.json"
         if not keep and path.is_file():
             try:
                 data = json.loads(path.read_text())
+                os.utime(path)  # recently used: kept by prune()
                 return Trial(data["pages"], data["fills"], data["text_pages"], data["overflow"], data["frames_overflow"],
                              data["live_mm"])
             except (ValueError, KeyError):
@@ -259,26 +271,37 @@ class Fitter:
         write_text_atomic(path, json.dumps(result.to_json()))
         return result
 
-    def remembered_step(self, section: Run) -> int | None:
-        path = self.root / CACHE_DIR / f"step-{self.memory_key(section)}.json"
+    def recall(self, section: Run) -> Choice | None:
+        """The choice made last time for exactly these words, layouts and fonts, if any."""
+        path = self.root / CACHE_DIR / f"choice-{self.run_key(section)[:32]}.json"
+        fit = self.edition.settings.kinds[section[0].spec.kind].fit
         try:
-            return int(json.loads(path.read_text())["step"])
-        except (OSError, ValueError, KeyError, TypeError):
+            last = json.loads(path.read_text())
+            step, frames, optional = int(last["step"]), dict(last["frames"]), list(last["optional"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+        if not 0 <= step < fit.steps:
+            return None
+        offered = offered_fields(section, fit)
+        shown = tuple(name for name in optional if name in offered)
+        code = self.edition.language.code
+        return Choice(tuple(s.spec.id for s in section), step, fit.steps, fit.values(code, step),
+                      {figure: float(height) for figure, height in frames.items()}, shown,
+                      tuple(name for name in offered if name not in shown))
 
     def remember(self, section: Run, choice: Choice) -> None:
-        path = self.root / CACHE_DIR / f"step-{self.memory_key(section)}.json"
-        write_text_atomic(path, json.dumps({"step": choice.step}))
-
-    def memory_key(self, section: Run) -> str:
-        html = self.html_of(section, "")
-        return hashlib.sha256(f"{self.digest}\0{html}".encode()).hexdigest()[:32]
+        path = self.root / CACHE_DIR / f"choice-{self.run_key(section)[:32]}.json"
+        write_text_atomic(path, json.dumps({"step": choice.step, "frames": choice.frames, "optional": list(choice.optional)}))
 
     # --- the search
     def choose(self, section: Run) -> tuple[Choice, Trial]:
         """The best setting for the run `section` and its layout (document kept); BuildError when none fits."""
         fit = self.edition.settings.kinds[section[0].spec.kind].fit
         offered = offered_fields(section, fit)
+        recalled = self.recall(section)
+        if recalled is not None:  # the same words in the same layouts: the same search would choose the same
+            self.remember(section, recalled)  # recently used: kept by prune()
+            return recalled, self.trial(section, recalled, keep=True)
         best = self.search(section, fit, ())
         if offered and best[1].lowest_text_fill() < GOAL:
             with_optional = self.search(section, fit, offered, must_fit=False)
@@ -313,9 +336,7 @@ class Fitter:
                 tried[key(choice)] = self.trial(section, choice, keep=False)
             return tried[key(choice)]
 
-        remembered = self.remembered_step(section)
-        start = (fit.steps - 1) // 2 if remembered is None else max(0, min(fit.steps - 1, remembered))
-        current = make(start, smallest)
+        current = make((fit.steps - 1) // 2, smallest)
         best: tuple[Choice, Trial] | None = None
         for _ in range(MAX_TRIALS):
             result = run(current)
@@ -430,7 +451,7 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     and the other sections (laid out in runs between them), joined page after page. Nothing is
     laid out twice."""
     runs = {run[0].spec.id: run for run in fittable(edition)}
-    fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), html_of, layout_digest(root, edition), context)
+    fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), layout_digest(root, edition), context)
     choices: dict[str, Choice] = {}
     documents = []
     pending: list[Section] = []
@@ -472,3 +493,14 @@ def fill_report(edition: Edition, document, sections: list[dict], choices: dict[
         pages.append({**entry, "section": section, "fitted": section in choices,
                       "text": entry["text"] and section in choices})
     return pages
+
+
+def prune(directory: Path, keep: int = MAX_CACHE_ENTRIES) -> None:
+    """Remove the least recently used entries of the fit cache beyond `keep`."""
+    try:
+        entries = sorted(((path.stat().st_mtime, path) for path in directory.iterdir()
+                          if path.is_file() and not path.name.startswith(".")), reverse=True)
+    except OSError:
+        return
+    for _, path in entries[keep:]:
+        path.unlink(missing_ok=True)

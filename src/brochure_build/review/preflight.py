@@ -8,6 +8,7 @@ Results go to the terminal as a table, to build/preflight.json and to build/pref
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from pypdf import PdfReader
 
 from brochure_build.build import BUILD_DIR, layout_report_path, output_name
 from brochure_build.errors import Problem
+from brochure_build.output import write_text_atomic
 from brochure_build.render.fonts import MANIFEST
 from brochure_build.render.layoutcheck import plan_problems
 from brochure_build.review import uarules
@@ -31,7 +33,7 @@ from brochure_build.source.translations import language_status, load_source
 from brochure_build.source.yamlsource import load_yaml
 from brochure_build.stamps import edition_fingerprint, variant_fingerprint
 
-CHECKS = ("content", "copy-fit", "pages", "fonts", "images", "boxes", "colour", "accessibility")
+CHECKS = ("content", "copy-fit", "fill", "pages", "fonts", "images", "boxes", "colour", "accessibility")
 PRINT_PPI = 300
 SCREEN_PPI = 150
 SCREEN_MAX_BYTES = 2_000_000
@@ -39,10 +41,15 @@ PT_PER_MM = 72 / 25.4
 BOX_TOLERANCE_PT = 0.05
 
 
+FILL_WARNING = 0.80  # a text page less full than this is named
+
+
 @dataclass
 class Result:
     status: str = "pass"  # pass, warn, fail
     messages: list[str] = field(default_factory=list)
+    summary: str = ""  # shown in the table instead of the status word (the fill check: the emptiest text page)
+    pages: list[dict] = field(default_factory=list)  # per page figures (the fill check: fill and chosen setting)
 
     def fail(self, message: str) -> None:
         self.status = "fail"
@@ -91,8 +98,14 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
             for check in CHECKS[1:]:
                 results[check].fail(f"no {', '.join(missing)} PDF in build/{code}/: run `brochure build`")
             continue
+        key = cache_key(root, settings, edition, files) if edition is not None else None
+        cached = load_cached(root, key)
+        if cached is not None:  # the same files and inputs were checked before: the same results
+            report[code], page_counts[code] = cached
+            continue
         readers = {variant: PdfReader(path) for variant, path in files.items()}
         check_copy_fit(root, edition, files, results["copy-fit"])
+        check_fill(files["screen"], results["fill"])
         page_counts[code] = len(readers["print"].pages)
         check_pages(settings, readers, results["pages"])
         check_fonts(settings.language(code).fonts, readers, font_names, results["fonts"])
@@ -102,12 +115,46 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
         for check, message in press_problems(files["print"], files["imposed"]):  # prepress.py: rendered bleed, PDF/X keys, marks
             results[check].fail(message)
         check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])
+        store_cached(root, key, results, page_counts[code])
     if len(set(page_counts.values())) > 1:
         usual = max(set(page_counts.values()), key=list(page_counts.values()).count)
         for code, count in page_counts.items():
             if count != usual:
                 report[code]["pages"].fail(f"{count} pages, while the other editions have {usual}")
     return report
+
+
+CACHE_DIR = Path(BUILD_DIR) / ".cache" / "preflight"
+
+
+def cache_key(root: Path, settings: Settings, edition: Edition, files: dict[str, Path]) -> str:
+    """What an edition's results depend on: its inputs (content, layouts, fonts, photos, the
+    pipeline's code), the source text (for stale translations), and the files and layout reports."""
+    digest = hashlib.sha256(edition_fingerprint(root, edition).encode())
+    paths = [root / content.text_file(settings.source_language), *files.values(),
+             *(layout_report_path(files[variant]) for variant in ("print", "screen"))]
+    for path in paths:
+        digest.update(str(path.name).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def load_cached(root: Path, key: str | None) -> tuple[dict[str, Result], int] | None:
+    if key is None:
+        return None
+    try:
+        data = json.loads((root / CACHE_DIR / f"{key[:32]}.json").read_text(encoding="utf-8"))
+        results = {check: Result(**data["results"][check]) for check in CHECKS}
+        return results, int(data["pages"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_cached(root: Path, key: str | None, results: dict[str, Result], pages: int) -> None:
+    if key is None:
+        return
+    data = {"pages": pages, "results": {check: vars(result) for check, result in results.items()}}
+    write_text_atomic(root / CACHE_DIR / f"{key[:32]}.json", json.dumps(data, ensure_ascii=False))
 
 
 def check_content(root: Path, settings: Settings, source_doc, code: str, result: Result) -> Edition | None:
@@ -143,6 +190,34 @@ def check_copy_fit(root: Path, edition: Edition | None, files: dict[str, Path], 
             continue
         for problem in plan_problems(edition, layout, f"{variant}"):
             result.fail(problem)
+
+
+def check_fill(screen: Path, result: Result) -> None:
+    """How full each text page of the screen file is (the layout report's `fill`, measured by the
+    build on the pages it wrote) and the setting the fitter chose; a page under 80 % is named."""
+    path = layout_report_path(screen)
+    if not path.is_file():
+        result.fail(f"{path.name} is missing: run `brochure build`")
+        return
+    layout = json.loads(path.read_text(encoding="utf-8"))
+    choices = layout.get("fit", {})
+    text_pages = [page for page in layout.get("fill", []) if page.get("text")]
+    for page in text_pages:
+        choice = choices.get(page["section"], {})
+        setting = f"step {choice['step'] + 1} of {choice['steps']}" if choice else ""
+        if choice.get("frames"):
+            setting += ", frames " + ", ".join(choice["frames"].values())
+        if choice.get("optional"):
+            setting += ", with " + ", ".join(choice["optional"])
+        result.pages.append({"page": page["page"], "section": page["section"], "fill": page["fill"], "setting": setting})
+        if page["fill"] < FILL_WARNING:
+            empty = (1 - page["fill"]) * page.get("live_mm", 0)
+            short = (FILL_WARNING - page["fill"]) * page.get("live_mm", 0)
+            result.warn(f"page {page['page']} ({page['section']}): {page['fill']:.0%} of the live area filled, {empty:.1f} mm "
+                        f"empty at its foot, {short:.1f} mm short of {FILL_WARNING:.0%} ({setting or 'not fitted'}): widen the "
+                        "ranges of its kind's fit:, offer an optional element, or revise the page plan")
+    if text_pages:
+        result.summary = f"{min(page['fill'] for page in text_pages):.0%}"
 
 
 def check_pages(settings: Settings, readers: dict[str, PdfReader], result: Result) -> None:

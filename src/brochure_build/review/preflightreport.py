@@ -3,13 +3,14 @@ build/preflight.html with page thumbnails of every edition."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import jinja2
 
 from brochure_build.output import atomic_path, write_text_atomic
-from brochure_build.review.preflight import CHECKS, Report
+from brochure_build.review.preflight import CHECKS, FILL_WARNING, Report
 
 THUMBNAIL_DPI = 18
 SYMBOL = {"pass": "pass", "warn": "warn", "fail": "FAIL"}
@@ -21,20 +22,25 @@ HTML = jinja2.Template("""<!DOCTYPE html>
   table { border-collapse: collapse; margin-bottom: 2em; }
   th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: center; }
   td.pass { background: #e3f4e1; } td.warn { background: #fff3cd; } td.fail { background: #f8d7da; font-weight: bold; }
-  .thumbs img { height: 110px; border: 1px solid #ccc; margin: 2px; }
+  .thumbs figure { display: inline-block; margin: 2px; text-align: center; font-size: 11px; }
+  .thumbs img { height: 110px; border: 1px solid #ccc; display: block; }
+  .thumbs .low { color: #8a6d00; font-weight: bold; }
   li.fail { color: #a40000; } li.warn { color: #8a6d00; }
 </style></head><body>
 <h1>Preflight: {{ verdict }}</h1>
 <table><tr><th>language</th>{% for check in checks %}<th>{{ check }}</th>{% endfor %}</tr>
 {% for code, results in report.items() %}<tr><th>{{ code }}</th>
-{% for check in checks %}<td class="{{ results[check].status }}">{{ results[check].status }}</td>{% endfor %}</tr>
+{% for check in checks %}<td class="{{ results[check].status }}">{{ results[check].summary or results[check].status }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% for code, results in report.items() %}
 <h2 id="{{ code }}">{{ code }}</h2>
 <ul>{% for check in checks %}{% for message in results[check].messages %}
 <li class="{{ results[check].status }}"><b>{{ check }}</b>: {{ message }}</li>{% endfor %}{% endfor %}</ul>
-<div class="thumbs">{% for thumb in thumbnails.get(code, []) %}
-<img src="{{ thumb }}" alt="{{ code }} page {{ loop.index }}">{% endfor %}</div>
+<div class="thumbs">{% set fills = fill_by_page(results) %}{% for thumb in thumbnails.get(code, []) %}
+<figure><img src="{{ thumb }}" alt="{{ code }} page {{ loop.index }}">{% set fill = fills.get(loop.index) %}
+<figcaption{% if fill and fill.fill < warning %} class="low"{% endif %}>{{ loop.index }}
+{%- if fill %} · {{ "%.0f" % (fill.fill * 100) }} %<br>{{ fill.setting }}{% endif %}</figcaption></figure>
+{%- endfor %}</div>
 {% endfor %}
 </body></html>
 """, autoescape=True)
@@ -60,18 +66,34 @@ def table(report: Report) -> str:
     width = max(len(check) for check in CHECKS)
     lines = ["lang  " + "  ".join(f"{check:<{width}}" for check in CHECKS)]
     for code, results in report.items():
-        lines.append(f"{code:<4}  " + "  ".join(f"{SYMBOL[results[check].status]:<{width}}" for check in CHECKS))
+        lines.append(f"{code:<4}  " + "  ".join(f"{cell(results[check]):<{width}}" for check in CHECKS))
     details = [f"{code} {check}: {message}" for code, results in report.items() for check in CHECKS
                for message in results[check].messages]
     return "\n".join(lines + ([""] + details if details else []) + ["", f"Preflight {verdict(report)}."])
 
 
+def cell(result) -> str:
+    """A table cell: the status, with the check's figure where it has one (the fill: '87% warn')."""
+    if not result.summary:
+        return SYMBOL[result.status]
+    return result.summary if result.status == "pass" else f"{result.summary} {SYMBOL[result.status]}"
+
+
+def fill_by_page(results) -> dict[int, dict]:
+    return {page["page"]: page for page in results["fill"].pages} if "fill" in results else {}
+
+
 def as_json(report: Report) -> dict:
+    def entry(result) -> dict:
+        data = {"status": result.status, "messages": result.messages}
+        if result.pages:
+            data["pages"] = result.pages
+        return data
+
     return {
         "passed": failures(report) == 0,
         "checks": list(CHECKS),
-        "languages": {code: {check: {"status": result.status, "messages": result.messages} for check, result in results.items()}
-                      for code, results in report.items()},
+        "languages": {code: {check: entry(result) for check, result in results.items()} for code, results in report.items()},
     }
 
 
@@ -81,14 +103,23 @@ def write_reports(root: Path, slug: str, report: Report, screen_pdfs: dict[str, 
     write_text_atomic(build / f"{name}.json", json.dumps(as_json(report), indent=1, ensure_ascii=False) + "\n")
     thumbnails = {code: write_thumbnails(pdf, build / name / code) for code, pdf in screen_pdfs.items() if pdf.is_file()}
     relative = {code: [path.relative_to(build).as_posix() for path in paths] for code, paths in thumbnails.items()}
-    write_text_atomic(build / f"{name}.html", HTML.render(slug=slug, report=report, checks=CHECKS,
-                                                             verdict=verdict(report), thumbnails=relative))
+    write_text_atomic(build / f"{name}.html", HTML.render(slug=slug, report=report, checks=CHECKS, verdict=verdict(report),
+                                                             thumbnails=relative, fill_by_page=fill_by_page,
+                                                             warning=FILL_WARNING))
 
 
 def write_thumbnails(pdf: Path, folder: Path) -> list[Path]:
     import pypdfium2 as pdfium
 
     folder.mkdir(parents=True, exist_ok=True)
+    # Made again only when the PDF changed: a stamp beside them names the PDF's bytes.
+    stamp = folder / ".source"
+    source = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    existing = sorted(folder.glob("page-*.png"))
+    if stamp.is_file() and stamp.read_text() == source and existing:
+        return existing
+    for old in existing:
+        old.unlink()
     paths = []
     document = pdfium.PdfDocument(str(pdf))
     try:
@@ -99,4 +130,5 @@ def write_thumbnails(pdf: Path, folder: Path) -> list[Path]:
             paths.append(path)
     finally:
         document.close()
+    write_text_atomic(stamp, source)
     return paths

@@ -1,0 +1,173 @@
+"""Copy-fit chosen by the build (render/fit.py): the kinds' `fit:` ranges searched per section,
+photo frames grown within their heights and the photo's pixels, optional fields shown only when
+needed, the choice and each page's fill in the layout report and in preflight, and a clear error
+when nothing in the ranges fits. Real layouts with WeasyPrint, no mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from PIL import Image
+
+from brochure_build.build import build
+from brochure_build.errors import BuildError
+from brochure_build.render.fit import Fitter, fittable, layout_digest
+from brochure_build.render.images import prepare_images
+from brochure_build.render.pdf import Renderer
+from brochure_build.render.templating import make_environment, render_html
+from brochure_build.review.preflight import preflight
+from brochure_build.source.content import load_content
+from conftest import pdf_path
+from test_kinds import problems_of
+
+EN = "brochure/text/en.yaml"
+
+
+def choose(project, code: str, section_id: str):
+    """The fitter's choice for the run starting with `section_id`, laid out for real."""
+    settings, (edition,) = load_content(project, [code])
+    environment = make_environment(project, settings.layouts)
+    images = prepare_images(project, settings, "screen", [figure.spec for figure in edition.figures.values()])
+    out = project / "build" / code
+    renderer = Renderer(project)
+    try:
+        def html_of(run, css):
+            return render_html(environment, edition, "screen", project, out, images, run, css)
+
+        fitter = Fitter(project, edition, lambda run, css: renderer.render(html_of(run, css), out / "fit.html", code),
+                        layout_digest(project, edition), f"{code} screen")
+        run = next(run for run in fittable(edition) if run[0].spec.id == section_id)
+        choice, trial = fitter.choose(run)
+        return choice, trial, fitter.trials_run
+    finally:
+        renderer.close()
+
+
+def edit_section(project, code: str, section_id: str, change) -> None:
+    path = project / f"brochure/text/{code}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data["sections"][section_id])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+
+
+def test_a_short_text_gets_a_larger_step_and_a_long_one_a_smaller_step(project):
+    usual, _, _ = choose(project, "en", "priority-4")
+    body = yaml.safe_load((project / EN).read_text(encoding="utf-8"))["sections"]["priority-4"]["body"]
+
+    edit_section(project, "en", "priority-4", lambda section: section.update(body=body[:1]))
+    short, short_trial, _ = choose(project, "en", "priority-4")
+    edit_section(project, "en", "priority-4", lambda section: section.update(body=body + body[-1:]))
+    long, long_trial, _ = choose(project, "en", "priority-4")
+
+    assert short.step > usual.step > long.step, (short.step, usual.step, long.step)
+    assert float(short.values["--body-size"].removesuffix("pt")) > float(long.values["--body-size"].removesuffix("pt"))
+    for trial in (short_trial, long_trial):  # both fit their one page
+        assert trial.pages == 1 and trial.overflow is None and not trial.frames_overflow
+
+
+def test_a_photo_frame_grows_to_fill_the_page_and_never_below_300_ppi(project):
+    edit_section(project, "en", "priority-4", lambda section: section.update(body=section["body"][:1]))
+    choice, trial, _ = choose(project, "en", "priority-4")
+    # The frame grew from its smallest (60 mm) towards its largest (brochure.yaml: [60mm, 110mm]).
+    assert 60 < choice.frames["unicef-turkey"] <= 110
+    assert trial.fills[0] >= 0.85
+
+    # A photo with fewer pixels may not be enlarged past 300 ppi: 2055 × 900 px covers 174 mm
+    # wide and 900 / 300 inch = 76.2 mm high.
+    photo = project / "assets/photos/unicef-turkey.jpg"
+    Image.new("RGB", (2055, 900), (40, 90, 140)).save(photo, "JPEG", dpi=(300, 300))
+    choice, trial, _ = choose(project, "en", "priority-4")
+    assert 60 < choice.frames["unicef-turkey"] <= 76.2
+
+
+def test_the_built_files_keep_every_photo_at_300_ppi_or_more_and_record_the_fill(built_project):
+    settings_report = preflight(built_project, ["en", "zh"])
+    for _, report in settings_report:
+        for code, results in report.items():
+            assert results["images"].status == "pass", (code, results["images"].messages)
+            assert results["fill"].status == "pass", (code, results["fill"].messages)
+            assert results["fill"].pages and all(page["fill"] >= 0.85 for page in results["fill"].pages)
+    layout = json.loads(pdf_path(built_project, "en", "screen").with_suffix(".layout.json").read_text())
+    text_pages = [page for page in layout["fill"] if page["text"]]
+    assert [page["page"] for page in text_pages] == [3, 6, 7, 8, 9, 10]
+    assert set(layout["fit"]) == {"commitment", "cooperation", "priority-1", "priority-2", "priority-3", "priority-4",
+                                  "closing"}
+    assert layout["fit"]["commitment"] == layout["fit"]["cooperation"]  # a shared page: one setting
+
+
+def test_an_optional_pull_quote_is_shown_only_when_the_page_needs_it(project):
+    choice, trial, _ = choose(project, "en", "closing")
+    assert choice.optional == ("quote",) and trial.fills[0] >= 0.85
+    edit_section(project, "en", "closing", lambda section: section.update(body=section["body"] + section["body"][:1]))
+    choice, trial, _ = choose(project, "en", "closing")
+    assert choice.optional == () and choice.hidden == ("quote",)
+    assert '[data-fit-optional="quote"] { display: none !important; }' in choice.css()
+
+
+def test_a_second_search_reuses_the_cached_layouts(project):
+    _, _, first = choose(project, "en", "priority-2")
+    _, _, second = choose(project, "en", "priority-2")
+    assert first >= 2
+    assert second == 1  # the remembered choice, laid out once for its pages
+
+
+def test_when_nothing_fits_the_build_fails_naming_section_language_setting_and_what_is_left(project):
+    edit_section(project, "en", "priority-4", lambda section: section.update(body=section["body"] * 3))
+    before = sorted(p.name for p in (project / "build").rglob("*.pdf")) if (project / "build").exists() else []
+    with pytest.raises(BuildError) as caught:
+        build(project, ["en"])
+    message = str(caught.value)
+    assert message.startswith("en screen: section 'priority-4' does not fit page 9 in any setting of "
+                              "layouts/pages/priority.kind.yaml: at the smallest (--body-size 8.8pt, --body-leading 1.38, "
+                              "--box-size 8.4pt; photo frames 60 mm) "), message
+    assert message.endswith(" are left over; shorten the text, or widen the ranges in the declaration"), message
+    assert " lines (" in message and " mm)" in message
+    after = sorted(p.name for p in (project / "build").rglob("*.pdf"))
+    assert [name for name in after if "-en-" in name and "leaflet" not in name] == \
+        [name for name in before if "-en-" in name and "leaflet" not in name]  # no brochure PDF half made
+
+
+def test_a_malformed_fit_declaration_is_reported_with_file_line_and_key(project):
+    path = project / "layouts/pages/closing.kind.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text[:text.index("fit:")] + (
+        "fit:\n"
+        "  steps: 0\n"
+        "  vary:\n"
+        "    body-size: [9pt, 11pt]\n"
+        "    --closing-size: [14pt, 10pt]\n"
+        "    --closing-leading: [1.5, 2em]\n"
+        "  frames: sometimes\n"
+        "  optional: [heading, subtitle]\n"
+        "  shrink: yes\n")
+    path.write_text(text, encoding="utf-8")
+    f = "layouts/pages/closing.kind.yaml"
+    line = text[:text.index("fit:")].count("\n") + 1
+    assert sorted(problems_of(project)) == sorted([
+        f"{f}:{line + 1}: fit.steps: expected a whole number of steps from 1 to 24, found 0: see README, Page kinds",
+        f"{f}:{line + 3}: fit.vary.body-size: 'body-size' is not a custom property: the layouts' CSS reads what the fitter "
+        "sets through var(--name), such as --body-size: see README, Page kinds",
+        f"{f}:{line + 4}: fit.vary.--closing-size: the smallest comes first: [10pt, 14pt]: see README, Page kinds",
+        f"{f}:{line + 5}: fit.vary.--closing-leading: every value needs the same unit, found [1.5, '2em']: "
+        "see README, Page kinds",
+        f"{f}:{line + 6}: fit.frames: expected grow (photo frames grow within their heights in brochure.yaml) or fixed, "
+        "found 'sometimes': see README, Page kinds",
+        f"{f}:{line + 7}: fit.optional[0]: 'heading' is required: only an optional field (required: false) can be left "
+        "out: see README, Page kinds",
+        f"{f}:{line + 7}: fit.optional[1]: 'subtitle' is not a field of this kind: see README, Page kinds",
+        f"{f}:{line + 8}: fit.shrink: unknown key (expected one of: steps, vary, languages, frames, optional): "
+        "see README, Page kinds",
+    ])
+
+
+def test_preflight_warns_of_a_text_page_under_80_percent_naming_page_and_shortfall(project):
+    edit_section(project, "en", "closing", lambda section: section.update(body=section["body"][:1]))
+    build(project, ["en"])
+    report = dict(preflight(project, ["en"])[0][1])
+    fill = report["en"]["fill"]
+    assert fill.status == "warn"
+    [message] = fill.messages
+    assert message.startswith("warning: page 10 (closing): "), message
+    assert " mm empty at its foot, " in message and " mm short of 80% (step 6 of 6" in message
