@@ -43,8 +43,9 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
             overflow = entry["overflow"]
             onto = page_ranges(overflow["pages"])
             problems.append(f"{context}: section {entry['id']!r} does not fit {planned}: {overflow['lines']} lines "
-                            f"({overflow['mm']} mm) run onto {onto}; shorten the text or set a smaller type "
-                            "step in layouts/css/languages.css (the sections after it move with it)")
+                            f"({overflow['mm']} mm) run onto {onto}; shorten the text, or give its kind a fit: "
+                            f"with smaller steps (layouts/pages/{entry.get('kind', 'its kind')}.kind.yaml; the sections "
+                            "after it move with it)")
         elif end is not None and end - start < last - first:
             taken = end - start + 1
             problems.append(f"{context}: section {entry['id']!r} is planned on {planned} but ends on page {end}, "
@@ -192,8 +193,8 @@ def part_copy_fit(specs: Sequence[SectionSpec], document, first_page: int = 1) -
                 following = specs[index + 1]
                 # A section sharing a page starts on the page this one ends on.
                 end = starts.get(following.id, total + 1) - (0 if following.shares_page else 1)
-        entry = {"id": spec.id, "planned": [spec.first_page, spec.last_page], "pages": [start, end], "overflow": None,
-                 "flows": spec.flows}
+        entry = {"id": spec.id, "kind": spec.kind, "planned": [spec.first_page, spec.last_page], "pages": [start, end],
+                 "overflow": None, "flows": spec.flows}
         if start is not None and not spec.flows and end - start + 1 > spec.page_count:
             extra_pages = list(range(start + spec.page_count, end + 1))
             lines = 0
