@@ -87,7 +87,7 @@ class Trial:
     fills: list[float]  # per page, how far down the live area the content reaches (0-1)
     text_pages: list[bool]  # which pages carry running text (not a photo alone)
     overflow: dict | None  # lines and mm past the planned pages, as layoutcheck measures them
-    frames_overflow: float  # mm of text past a fixed-height frame's bottom or the live area's side
+    frames_overflow: float  # mm of text past a fixed-height frame's bottom
     live_mm: float  # height of the live area
     document: object = None  # the WeasyPrint document, while this process holds it
 
@@ -194,8 +194,9 @@ def measure(run: Run, document) -> Trial:
         elif entry["pages"][0] is not None and entry is report["sections"][-1] and entry["pages"][1] > entry["planned"][1]:
             overflow = {"pages": list(range(entry["planned"][1] + 1, entry["pages"][1] + 1)), "lines": 0, "mm": 0.0}
     fills = page_fills(document, first)
-    # Text past a fixed frame's bottom, or sideways past the live area, is no fit either.
-    frames = max([frame["mm"] for frame in report["frames"]] + [entry["mm"] for entry in report["sideways"]], default=0.0)
+    # Text past a fixed frame's bottom is no fit either. (A word too long for its line is not the
+    # fitter's to solve: the build names its block and page, layoutcheck.sideways_problems.)
+    frames = max((frame["mm"] for frame in report["frames"]), default=0.0)
     live_mm = document.pages[0]._page_box.height * PX_TO_MM
     return Trial(len(document.pages), [f["fill"] for f in fills], [f["text"] for f in fills],
                  overflow, frames, round(live_mm, 2), document)
