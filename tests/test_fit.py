@@ -171,3 +171,13 @@ def test_preflight_warns_of_a_text_page_under_80_percent_naming_page_and_shortfa
     [message] = fill.messages
     assert message.startswith("warning: page 10 (closing): "), message
     assert " mm empty at its foot, " in message and " mm short of 80% (step 6 of 6" in message
+
+
+def test_a_paragraph_edited_rebuilds_only_the_product_that_prints_it(project):
+    build(project, ["en"])
+    edit_section(project, "en", "priority-2", lambda section: section["body"].__setitem__(0, section["body"][0] + " Also."))
+    rebuilt = {(item.path.name, item.skipped) for item in build(project, ["en"])}
+    assert ("luxembourg-hrc-2022-2024-en-screen.pdf", False) in rebuilt
+    assert ("luxembourg-hrc-2022-2024-en-print.pdf", False) in rebuilt
+    # The leaflet prints the priorities' headings and pledges, not their paragraphs.
+    assert {skipped for name, skipped in rebuilt if "leaflet" in name} == {True}

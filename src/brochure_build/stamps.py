@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from brochure_build.render.fonts import MANIFEST
-from brochure_build.source.content import SETTINGS_FILE, product_files, text_file
+from brochure_build.source.content import SETTINGS_FILE, product_files
 from brochure_build.source.model import Edition
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -18,9 +18,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 def edition_fingerprint(root: Path, edition: Edition) -> str:
     """Hash of every input of an edition; computed once and shared by its variants."""
     digest = hashlib.sha256()
-    # Every product file: one product inherits brochure.yaml's values, and all of them decide which words the text holds.
-    files = [root / SETTINGS_FILE, *(root / name for name in product_files(root)), root / text_file(edition.language.code),
-             root / MANIFEST]
+    # Every product file: one product inherits brochure.yaml's values. Of the text file, only the
+    # words this product prints: a paragraph of the brochure edited does not rebuild the leaflet.
+    digest.update(repr((edition.language, edition.labels, edition.meta, edition.sections, edition.figures)).encode())
+    files = [root / SETTINGS_FILE, *(root / name for name in product_files(root)), root / MANIFEST]
     files += sorted(p for p in (root / "layouts").rglob("*") if p.is_file())
     files += [root / "assets" / figure.spec.file for figure in edition.figures.values()]
     files.append(root / "assets" / edition.settings.print.output_profile)
