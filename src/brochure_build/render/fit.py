@@ -4,7 +4,7 @@ setting within the declared ranges that fills its planned pages best without ove
 A section whose first page the plan fixes is laid out on its own (its pages numbered as in the
 whole edition), so a setting is tried on one or two pages, not on the edition. The search:
 
-1. lay the section out at the middle step, photo frames at their smallest;
+1. lay the section out at the largest step, photo frames at their smallest;
 2. predict, from the height its text took, the largest step whose text still fits the planned
    text pages (text height grows with the square of the first length range, the type size, and
    with every unitless one, the leading), and the frame heights that take up the rest;
@@ -337,7 +337,9 @@ class Fitter:
                 tried[key(choice)] = self.trial(section, choice, keep=False)
             return tried[key(choice)]
 
-        current = make((fit.steps - 1) // 2, smallest)
+        # The largest step first: most text fits it (then only the frames are left to grow), and
+        # a text that does not gives the measure to predict the step down from.
+        current = make(fit.steps - 1, smallest)
         best: tuple[Choice, Trial] | None = None
         for _ in range(MAX_TRIALS):
             result = run(current)
