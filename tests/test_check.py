@@ -15,7 +15,7 @@ def test_committed_content_is_clean(project):
     out = io.StringIO()
     assert check_content(project, None, out=out) == 0
     assert out.getvalue().splitlines()[1:] == [
-        "  zh  source, 82 blocks", "  en  complete", "  fr  complete", "  es  complete", "  ru  complete", "  ar  complete"]
+        "  zh  source, 83 blocks", "  en  complete", "  fr  complete", "  es  complete", "  ru  complete", "  ar  complete"]
 
 
 def test_removed_key_is_missing_and_exits_1(project):
@@ -81,7 +81,7 @@ def test_first_run_without_fingerprints_is_one_line_per_language(project):
         for code in ("fr", "ar")]
     # One command per language records them all.
     result = run_cli("check", "--accept", "--lang", "fr", cwd=project)
-    assert result.returncode == 0 and result.stdout == "fr: recorded 82 changed source fingerprints\n"
+    assert result.returncode == 0 and result.stdout == "fr: recorded 83 changed source fingerprints\n"
     out = io.StringIO()
     check_content(project, ["fr"], out=out)
     assert out.getvalue().splitlines()[1:] == ["  fr  complete"]

@@ -73,8 +73,8 @@ def test_debug_shows_the_traceback(project):
 def test_settings_errors(project):
     settings = project / "brochure/brochure.yaml"
     replace_in(settings, "bleed: 3mm", "bleed: three")
-    replace_in(settings, "kind: priority,   pages: 8,", "kind: priorty,    pages: 8,")
-    replace_in(settings, "pages: 12}", "pages: 12-13}")
+    replace_in(settings, "kind: priority,   pages: 7,", "kind: priorty,    pages: 7,")
+    replace_in(settings, "pages: 12,    text: cover}", "pages: 12-13, text: cover}")
     with pytest.raises(ContentError) as caught:
         load_content(project)
     f = "brochure/brochure.yaml"
@@ -82,7 +82,7 @@ def test_settings_errors(project):
         f"{f}:{line_of(settings, 'bleed:')}: page.bleed: expected a length such as 3mm, found 'three'",
         f"{f}:{line_of(settings, 'priorty')}: sections[5].kind: unknown page kind 'priorty' (did you mean 'priority'?): "
         "a kind is a template layouts/pages/<kind>.html.j2 with its declaration <kind>.kind.yaml beside it",
-        f"{f}:{line_of(settings, 'back-cover')}: sections[9].pages: the page plan has 13 pages: saddle stitching needs a multiple of 4",
+        f"{f}:{line_of(settings, 'text: cover')}: sections[10].pages: the page plan has 13 pages: saddle stitching needs a multiple of 4",
     ])
 
 

@@ -56,7 +56,7 @@ def test_print_and_imposed_carry_the_pdfx4_keys_and_no_annotations_or_interpolat
             assert len(images) == 7 and not any(image.get("/Interpolate", False) for image in images)
     # The screen file keeps its links: only the press files lose them.
     with pikepdf.open(pdf_path(built_project, "en", "screen")) as pdf:
-        assert len(pdf.pages[5].obj.Annots) > 0
+        assert len(pdf.pages[4].obj.Annots) > 0  # the divider's links to the priorities
 
 
 def test_missing_pdfx_keys_fail_naming_the_rule(built_project, tmp_path):
@@ -79,7 +79,7 @@ def test_annotations_and_interpolation_fail_naming_page_and_object(built_project
     def add_defects(pdf):
         link = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link,
                                                     Rect=[60, 500, 500, 540], Dest=pikepdf.String("priority-1")))
-        pdf.pages[5].obj.Annots = pikepdf.Array([link])
+        pdf.pages[4].obj.Annots = pikepdf.Array([link])
         for obj in pdf.objects:
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
                 obj.Interpolate = True
@@ -89,7 +89,7 @@ def test_annotations_and_interpolation_fail_naming_page_and_object(built_project
         annotations = prepress.annotation_problems(pdf)
         interpolated = prepress.interpolation_problems(pdf)
     assert len(annotations) == 1
-    assert re.fullmatch(r"page 6: print shop: annotations: 1 Link annotations \(objects \d+\): a press file has none", annotations[0])
+    assert re.fullmatch(r"page 5: print shop: annotations: 1 Link annotations \(objects \d+\): a press file has none", annotations[0])
     assert len(interpolated) == 7
     assert all(re.match(r"image object \d+: print shop: image interpolation: /Interpolate true", m) for m in interpolated)
 
@@ -103,7 +103,7 @@ def test_tint_stopping_at_the_trim_fails_the_rendered_bleed_check_on_every_edge(
     build(project, ["en"])
     problems = prepress.bleed_problems(pdf_path(project, "en", "print"))
     assert [re.match(r"page (\d+): print shop: bleed: colour reaches the trim along the (\w+) edge", m).groups()
-            for m in problems] == [("6", "top"), ("6", "bottom"), ("6", "left"), ("6", "right")]
+            for m in problems] == [("5", "top"), ("5", "bottom"), ("5", "left"), ("5", "right")]
     assert "over 210 mm" in problems[0] and "over 297 mm" in problems[2]
     assert "must run 3 mm past the trim" in problems[0]
 
