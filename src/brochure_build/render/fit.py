@@ -433,11 +433,14 @@ def scale(ranges, steps: int, step: int) -> float:
 
 
 def layout_digest(root: Path, edition: Edition) -> str:
-    """Hash of everything besides the section's HTML that decides its layout: the layouts'
-    files (CSS, templates), the fonts and the pipeline's version."""
-    from brochure_build import __version__
-
-    digest = hashlib.sha256(__version__.encode())
+    """Hash of everything besides the section's words that decides its layout and its choice:
+    the layouts' files (CSS, templates), the fonts and the pipeline's own code (the search too:
+    a fresh build must choose what a cached one recalls)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     folders = {root / edition.settings.layouts, root / "layouts", root / "fonts"}
     for folder in sorted(folders):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
