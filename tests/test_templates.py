@@ -103,7 +103,7 @@ def test_what_layouts_use_still_works(project):
                       "{{ '{0}-{1}'.format(variant, edition.meta.keywords|length) }} {{ '%s/%d'|format('a', 3) }} "
                       "{{ range(3)|join(',') }} {{ dict(a=1)|tojson }} {{ css_href('css/base.css') }}")
     html = render(project)
-    assert "\n[EN] 55 11 screen-5 a/3 0,1,2 {\"a\": 1} ../../layouts/css/base.css\n" in html
+    assert "\n[EN] 66 10 screen-5 a/3 0,1,2 {\"a\": 1} ../../layouts/css/base.css\n" in html
 
 
 def test_the_build_refuses_it_and_keeps_the_last_good_pdfs(project, tmp_path, capsys):

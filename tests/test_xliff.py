@@ -96,7 +96,7 @@ def test_notes_say_where_a_block_is_printed_and_maxwidth_its_budget(measured_exp
     body = en["sections.priority-2.body[1]"]
     assert body.get("size-unit") == "char" and int(body.get("maxwidth")) > len(target_of(body).text)
     note = body.find(f"{{{NS}}}note").text
-    assert note.startswith("luxembourg-hrc-2022-2024: page 8, section priority-2, kind priority; ")
+    assert note.startswith("luxembourg-hrc-2022-2024: page 7, section priority-2, kind priority; ")
     assert "before a section overflows" in note
     # Alt text and document metadata are not on a page: no width limit, and the note says so.
     alt = en["figures.unicef-turkey.alt"]
@@ -104,7 +104,7 @@ def test_notes_say_where_a_block_is_printed_and_maxwidth_its_budget(measured_exp
     # A pledge is printed by the brochure and by the leaflet: its budget is the tighter of the two.
     pledge = en["sections.priority-2.pledges[0]"]
     note = pledge.find(f"{{{NS}}}note").text
-    assert "luxembourg-hrc-2022-2024: page 8, section priority-2" in note and "luxembourg-hrc-2022-2024-leaflet: page " in note
+    assert "luxembourg-hrc-2022-2024: page 7, section priority-2" in note and "luxembourg-hrc-2022-2024-leaflet: page " in note
     from brochure_build.source.content import load_products
 
     budgets = [layout_blocks(built_project, product, "en")["sections.priority-2.pledges[0]"]["budget"]
@@ -119,13 +119,20 @@ def test_a_block_near_its_limit_gets_a_smaller_budget_than_one_with_room(built_p
     settings = load_settings(built_project, [])
     blocks = layout_blocks(built_project, settings, "en")
     room = {key: entry["budget"] - entry["chars"] for key, entry in blocks.items()}
-    # Page 10 (priority-4) is nearly full; page 11 (closing) has a third of its page free.
+    # Page 9 (priority-4) is nearly full; page 10 (closing) has more room left.
     assert blocks["sections.priority-4.body[0]"]["free_mm"] < blocks["sections.closing.body[0]"]["free_mm"]
     assert room["sections.priority-4.body[0]"] < room["sections.closing.body[0]"] / 2
 
 
 def test_maxwidth_is_what_the_layout_holds(built_project, tmp_path):
-    """A block grown to 90 % of its budget still builds; grown to 130 % its section overflows."""
+    """maxwidth is what the block's section holds at the setting the build chose: a block grown to
+    90 % of it still builds; grown to 130 % it no longer fits that setting, and the build sets the
+    section smaller (type or photo frames) to hold it; grown far beyond what the smallest setting
+    holds, the section fails with the copy-fit message."""
+    import re
+
+    import yaml
+
     from brochure_build.build import build
     from brochure_build.errors import BuildError
     from conftest import copy_project
@@ -135,20 +142,37 @@ def test_maxwidth_is_what_the_layout_holds(built_project, tmp_path):
     entry = layout_blocks(built_project, settings, "en")[key]
     root = copy_project(tmp_path / "grown")
     en = root / "brochure/text/en.yaml"
-    original = dict(leaves(__import__("yaml").safe_load(en.read_text())))[key]
+    written = en.read_text()
+    original = dict(leaves(yaml.safe_load(written)))[key]
     filler = " Luxembourg supports these efforts in every forum and at every level of its action."
 
     def grow_to(chars: int) -> None:
         text = original
         while len(text) < chars:
             text += filler
-        en.write_text(en.read_text().replace(original, text[:chars].rstrip() + "."), encoding="utf-8")
+        en.write_text(written.replace(original, text[:chars].rstrip() + "."), encoding="utf-8")
 
+    def setting(project: Path) -> tuple[int, float]:
+        """priority-2's chosen step and photo frame height (mm), from the layout report."""
+        report = json.loads((project / "build/en/luxembourg-hrc-2022-2024-en-print.layout.json").read_text())
+        fit = report["fit"]["priority-2"]
+        return fit["step"], float(fit["frames"]["mali-agriculture"].removesuffix("mm"))
+
+    measured_at = setting(built_project)
     grow_to(int(entry["budget"] * 0.9))
     build(root, ["en"])
     grow_to(int(entry["budget"] * 1.3))
-    with pytest.raises(BuildError, match="section 'priority-2' does not fit"):
+    build(root, ["en"])
+    assert setting(root) < measured_at  # a smaller step, or the same step with a smaller photo frame
+    # Eight times its budget: more than the whole section's words again, past the smallest setting.
+    grow_to(int(entry["budget"] * 8))
+    with pytest.raises(BuildError) as failed:
         build(root, ["en"])
+    assert re.fullmatch(
+        r"en screen: section 'priority-2' does not fit page 7 in any setting of layouts/pages/priority\.kind\.yaml: "
+        r"at the smallest \(--body-size 8\.8pt, --body-leading 1\.38, --box-size 8\.4pt; photo frames 60 mm\) "
+        r"\d+ lines \([\d.]+ mm\) are left over; shorten the text, or widen the ranges in the declaration",
+        str(failed.value)), str(failed.value)
 
 
 def test_export_states_for_stale_and_missing_blocks(project):
@@ -178,7 +202,7 @@ def test_translate_toolkit_reads_and_writes_the_files_back_unchanged(project):
     for code in TEXT_FILES[1:]:
         path = exported(project, code)
         store = toolkit.xlifffile.parsefile(str(path))
-        assert len(store.units) == 82
+        assert len(store.units) == 83
         unit = next(unit for unit in store.units if unit.getid().endswith("\x04sections.priority-2.body[1]"))
         assert unit.source and unit.target and unit.target != unit.source
         assert bytes(store) == path.read_bytes()
@@ -324,4 +348,4 @@ def test_cli_import_exit_status_and_messages(project, tmp_path):
 def test_layout_report_keeps_the_budgets(built_project):
     report = json.loads((built_project / "build/zh/luxembourg-hrc-2022-2024-zh-print.layout.json").read_text())
     entry = report["blocks"]["sections.closing.body[0]"]
-    assert entry["page"] == 11 and entry["section"] == "closing" and entry["budget"] > entry["chars"] > 100
+    assert entry["page"] == 10 and entry["section"] == "closing" and entry["budget"] > entry["chars"] > 100
