@@ -38,27 +38,31 @@ def test_missing_glyph_fails_naming_the_character_and_line(project):
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "🜁" in row)
     with pytest.raises(BuildError) as caught:
         build(project, ["zh"])
-    assert (f"zh print: no project font has the character '🜁' (U+1F701), used in brochure/text/zh.yaml:{line}"
+    assert (f"zh screen: no project font has the character '🜁' (U+1F701), used in brochure/text/zh.yaml:{line}"
             in str(caught.value))
 
 
 def test_css_warning_fails_the_build(project):
     with (project / "layouts/css/base.css").open("a") as css:
         css.write("\n.figure { colour: red; }\n")
-    with pytest.raises(BuildError, match=r"zh print: WeasyPrint: Ignored `colour: red` .* unknown property"):
+    with pytest.raises(BuildError, match=r"zh screen: WeasyPrint: Ignored `colour: red` .* unknown property"):
         build(project, ["zh"])
 
 
 def test_failed_build_keeps_the_last_good_pdf_and_leaves_no_temporary_file(project):
     build(project, ["zh"])
-    pdf = pdf_path(project, "zh", "print")
-    good = pdf.read_bytes()
+    pdfs = [pdf_path(project, "zh", variant) for variant in ("print", "screen", "imposed")]
+    good = [pdf.read_bytes() for pdf in pdfs]
+    # Priority 1's photo frame fixed at 220 mm: no setting of the kind leaves its text room on page 6.
     settings = project / "brochure/brochure.yaml"
-    settings.write_text(settings.read_text().replace("height: 68mm}", "height: 220mm}"))
-    with pytest.raises(BuildError, match="section 'priority-1' does not fit"):
+    text = settings.read_text()
+    frame = "asselborn-murad.jpg,  width: 174mm, height: [60mm, 110mm]"
+    assert frame in text
+    settings.write_text(text.replace(frame, "asselborn-murad.jpg,  width: 174mm, height: 220mm"))
+    with pytest.raises(BuildError, match="section 'priority-1' does not fit page 6 in any setting"):
         build(project, ["zh"])
-    assert pdf.read_bytes() == good
-    assert [p.name for p in pdf.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [pdf.read_bytes() for pdf in pdfs] == good
+    assert [p.name for p in pdfs[0].parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_unchanged_editions_are_skipped_and_changes_rebuild(project):

@@ -263,7 +263,7 @@ def test_markup_in_text_is_printed_literally(previous, capsys):
     status, out, err = run(capsys, previous)
     assert (status, err) == (0, "")
     pdf = pdf_path(previous, "en", "screen")
-    page = page_texts(pdf)[8].replace("\u2010\n", "")  # page 9, priority 3; joined where hyphenation broke a word
+    page = page_texts(pdf)[7].replace("\u2010\n", "")  # page 8, priority 3; joined where hyphenation broke a word
     assert normalize(MARKUP) in normalize(page)
     assert PdfReader(pdf).metadata["/Title"] == "</title><script>alert(1)</script>"
     html = pdf.with_suffix(".html").read_text(encoding="utf-8")
@@ -384,7 +384,7 @@ def test_template_url_is_refused_by_the_fetcher_without_network(previous, capsys
     status, out, err = run(capsys, previous)
     reason = f"outside the project folder {previous}" if url.startswith("file:") else \
         f"only files inside the project can be used (no {url.split(':')[0]} URLs)"
-    assert (status, err) == (1, f"en print: {url.removeprefix('file://')}: {reason}\nAborted.\n")
+    assert (status, err) == (1, f"en screen: {url.removeprefix('file://')}: {reason}\nAborted.\n")
     assert no_network == []
     # The leaflet, which has no closing page, is rebuilt from the changed layouts/ and succeeds.
     assert_kept(previous, before, but="-leaflet-")
@@ -477,11 +477,12 @@ def test_photo_with_absurd_pixel_count(previous, capsys):
 
 
 def test_photo_far_below_300_ppi_still_builds(previous, capsys):
-    """A preflight matter (brochure preflight), not a crash: 64 × 25 pixels in a 174 × 68 mm frame is 9 ppi."""
+    """A preflight matter (brochure preflight), not a crash: 64 pixels across a 174 mm wide frame is 9 ppi."""
     Image.new("RGB", (64, 25), (30, 90, 160)).save(previous / "assets/photos/asselborn-murad.jpg", quality=90)
     status, out, err = run(capsys, previous)
     assert (status, err) == (0, "")
-    assert out.splitlines()[0].startswith("en  print   build/en/luxembourg-hrc-2022-2024-en-print.pdf  12 pages")
+    assert out.splitlines()[0].startswith("en  screen  build/en/luxembourg-hrc-2022-2024-en-screen.pdf  12 pages")
+    assert out.splitlines()[1].startswith("en  print   build/en/luxembourg-hrc-2022-2024-en-print.pdf  12 pages")
     assert len(PdfReader(pdf_path(previous, "en", "print")).pages) == 12
 
 
@@ -515,10 +516,10 @@ def test_glyph_no_font_has(previous, capsys):
                "  heading: Gender equality and the fight against discrimination 🜁")
     before = outputs(previous)
     status, out, err = run(capsys, previous)
-    # The heading is on the brochure's page 9 and the leaflet's page 3: each product says so.
+    # The heading is on the brochure's page 8 and the leaflet's page 3: each product says so.
     message = (f"no project font has the character '🜁' (U+1F701), used in {EN}:{line_of(en, '🜁')}: add a font to fonts/ "
                "that covers it, or change the text")
-    assert (status, err) == (1, f"en print: {message}\nen print luxembourg-hrc-2022-2024-leaflet: {message}\nAborted.\n")
+    assert (status, err) == (1, f"en screen: {message}\nen screen luxembourg-hrc-2022-2024-leaflet: {message}\nAborted.\n")
     assert_kept(previous, before)
 
 
@@ -598,7 +599,7 @@ def test_disk_full(previous, capsys, monkeypatch):
     before = outputs(previous)
     status = main(["build", "--lang", "en", "--force"])
     assert (status, capsys.readouterr().err) == (
-        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-print.pdf: cannot write: No space left on device: the disk "
+        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-screen.pdf: cannot write: No space left on device: the disk "
                    "is full: free some space and build again; the previous outputs are unchanged\n" for product in ("", "-leaflet"))
         + "Aborted.\n")
     assert_kept(previous, before)
@@ -620,7 +621,7 @@ def test_disk_full_while_writing_the_pdf(previous, capsys, monkeypatch):
     before = outputs(previous)
     status = main(["build", "--lang", "en", "--force"])
     assert (status, capsys.readouterr().err) == (
-        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-print.pdf: cannot write: No space left on device: the disk "
+        1, "".join(f"build/en/luxembourg-hrc-2022-2024{product}-en-screen.pdf: cannot write: No space left on device: the disk "
                    "is full: free some space and build again; the previous outputs are unchanged\n" for product in ("", "-leaflet"))
         + "Aborted.\n")
     assert_kept(previous, before)
@@ -663,12 +664,12 @@ def test_interrupted_build_keeps_the_last_good_pdfs(previous, signum, status, wo
     before = outputs(previous)
     # One worker (--jobs 1), so the outputs are reported one by one as they are written.
     process = start_build(previous, "--force", "--jobs", "1", "--lang", "en", "--lang", "fr")
-    first = process.stdout.readline()  # the English print PDF is done: the screen one is rendering now
-    assert first.startswith("en  print ")
+    first = process.stdout.readline()  # the English screen PDF is done (laid out first): the print one is rendering now
+    assert first.startswith("en  screen ")
     process.send_signal(signum)
     out, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (status, f"{word}: the last good PDFs are unchanged.\n")
-    assert_kept(previous, before)  # the print PDF was rebuilt, byte-identical; the screen one never replaced
+    assert_kept(previous, before)  # the screen PDF was rebuilt, byte-identical; the print one never replaced
     assert not (previous / "build/fr").exists() or sorted(p.name for p in (previous / "build/fr").iterdir()) == []
 
 
@@ -727,10 +728,13 @@ def test_two_builds_at_once(previous):
     second = start_build(previous, "--lang", "en")
     results = [(process.returncode, out, err) for process in (first, second) for out, err in [process.communicate(timeout=240)]]
     assert [status for status, _, _ in results] == [0, 0]
-    for _, out, err in results:
-        assert [line.split()[:3] for line in out.splitlines()] == [
-            ["en", variant, f"build/en/luxembourg-hrc-2022-2024{product}-en-{variant}.pdf"]
-            for product in ("", "-leaflet") for variant in ("print", "screen", "imposed")]
+    # The forced build lays out the screen file first (it chooses the copy-fit settings); the other
+    # finds every file up to date, and lists them in plan order.
+    for (_, out, err), order, unchanged in [(results[0], ("screen", "print", "imposed"), False),
+                                            (results[1], ("print", "screen", "imposed"), True)]:
+        assert [line.split()[:3] + [line.split()[-1] == "unchanged"] for line in out.splitlines()] == [
+            ["en", variant, f"build/en/luxembourg-hrc-2022-2024{product}-en-{variant}.pdf", unchanged]
+            for product in ("", "-leaflet") for variant in order]
         assert err == "" or re.fullmatch(r"Waiting for another build of this project to finish \(.*/build/\.lock is held by "
                                          r"(pid \d+|another process)\)\.\.\.\n", err)
     assert_kept(previous, before)
@@ -955,14 +959,14 @@ def test_a_word_running_off_the_page_sideways_fails_naming_block_and_page(previo
     replace_in(en, '      - "Should it have the honour', '      - "' + "a" * 10_000 + ' Should it have the honour')
     status, out, err = run(capsys, previous)
     line = line_of(en, "a" * 100)
-    message = re.compile(rf"en (print|screen): {EN}:{line}: sections\.closing\.body\[0\]: text runs [\d.]+ mm past the right edge "
-                         r"of the live area on page 11 \(p of section 'closing'\): break the long word \(a space, a hyphen\), "
+    message = re.compile(rf"en screen: {EN}:{line}: sections\.closing\.body\[0\]: text runs [\d.]+ mm past the right edge "
+                         r"of the live area on page 10 \(p of section 'closing'\): break the long word \(a space, a hyphen\), "
                          r"or shorten it")
     assert status == 1 and message.match(err.splitlines()[0]), err
     # Preflight reads the same measure from the layout the failed build kept, beside the last good PDFs.
     assert main(["preflight", "--root", str(previous), "--lang", "en"]) == 1
     report = (previous / "build/preflight.json").read_text(encoding="utf-8")
-    assert "sections.closing.body[0]: text runs" in report and "past the right edge of the live area on page 11" in report
+    assert "sections.closing.body[0]: text runs" in report and "past the right edge of the live area on page 10" in report
 
 
 def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
@@ -971,13 +975,13 @@ def test_copy_fit_message_of_a_runaway_text_gives_its_pages_as_a_range():
 
     _, (edition,) = load_content(REPO, ["en"])
     report = {"pages": 907, "sideways": [], "sections": [
-        {"id": "closing", "planned": [11, 11], "pages": [11, 907],
-         "overflow": {"pages": list(range(12, 908)), "lines": 40_000, "mm": 1e5}}],
-        "frames": [{"page": page, "frame": "the page area", "section": "closing", "lines": 40, "mm": 3.5} for page in range(12, 908)]}
+        {"id": "closing", "planned": [10, 10], "pages": [10, 907],
+         "overflow": {"pages": list(range(11, 908)), "lines": 40_000, "mm": 1e5}}],
+        "frames": [{"page": page, "frame": "the page area", "section": "closing", "lines": 40, "mm": 3.5} for page in range(11, 908)]}
     assert plan_problems(edition, report, "en print") == [
-        "en print: section 'closing' does not fit page 11: 40000 lines (100000.0 mm) run onto pages 12-907; shorten the text or "
-        "set a smaller type step in layouts/css/languages.css (the sections after it move with it)",
-        "en print: section 'closing': text overflows the page area on pages 12-907 by 3.5 mm (35840 lines)"]
+        "en print: section 'closing' does not fit page 10: 40000 lines (100000.0 mm) run onto pages 11-907; shorten the text, or "
+        "give its kind a fit: with smaller steps (layouts/pages/closing.kind.yaml; the sections after it move with it)",
+        "en print: section 'closing': text overflows the page area on pages 11-907 by 3.5 mm (35880 lines)"]
 
 
 def test_a_font_weasyprint_cannot_load_is_named_by_its_file(previous, capsys):
@@ -991,7 +995,7 @@ def test_a_font_weasyprint_cannot_load_is_named_by_its_file(previous, capsys):
     replace_in(previous / "fonts/manifest.yaml", old, hashlib.sha256(garbage).hexdigest())
     status, out, err = run(capsys, previous)
     assert status == 1, err
-    assert "en print: font-face 'Brochure Serif' cannot be loaded from fonts/NotoSerif-Regular.ttf (layouts/css/fonts.css:10): " \
+    assert "en screen: font-face 'Brochure Serif' cannot be loaded from fonts/NotoSerif-Regular.ttf (layouts/css/fonts.css:10): " \
         "it is not a font WeasyPrint can read: restore the file from git (or re-run scripts/vendor_fonts.py)\n" in err, err
 
 

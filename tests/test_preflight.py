@@ -31,8 +31,13 @@ def test_committed_content_passes_every_check(built_project, capsys):
     header, *rows = out.splitlines()[:7]
     assert header.split() == ["lang", *CHECKS]
     assert [row.split()[0] for row in rows] == ["zh", "en", "fr", "es", "ru", "ar"]
-    assert all(row.split()[1:] == ["pass"] * len(CHECKS) for row in rows), out
-    assert out.rstrip().endswith("Preflight passed: 6 languages × 8 checks.")
+    # Every check passes; the fill column shows the emptiest text page, above the 80 % it warns under.
+    fill = CHECKS.index("fill")
+    for row in rows:
+        cells = row.split()[1:]
+        assert cells[:fill] + cells[fill + 1:] == ["pass"] * (len(CHECKS) - 1), out
+        assert re.fullmatch(r"\d+%", cells[fill]) and int(cells[fill][:-1]) >= 80, out
+    assert out.rstrip().endswith("Preflight passed: 6 languages × 9 checks.")
     report = json.loads((built_project / "build/preflight.json").read_text())
     assert report["passed"] is True
     assert report["languages"]["ar"]["accessibility"] == {"status": "pass", "messages": []}
@@ -51,19 +56,44 @@ def double_the_text(root, code: str) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def without_fit(root, *kinds: str) -> None:
+    """Take the `fit:` block out of the kinds' declarations: their sections keep the type of
+    tokens.css, and text that does not fit overflows as it is instead of failing the search."""
+    for kind in kinds:
+        path = root / "layouts/pages" / f"{kind}.kind.yaml"
+        text, count = re.subn(r"\nfit:\n(?:[ #].*\n)*", "\n", path.read_text(encoding="utf-8"))
+        assert count == 1, kind
+        path.write_text(text, encoding="utf-8")
+
+
 def test_doubled_text_fails_copy_fit_naming_the_sections(project, capsys):
     build(project, ["en"])
     double_the_text(project, "en")
-    with pytest.raises(BuildError, match="section 'priority-2' does not fit page 8"):
+    # The fitter shrinks the type first; the first run it cannot fit fails the build, named with its pages.
+    with pytest.raises(BuildError) as caught:
+        build(project, ["en"])
+    assert re.fullmatch(r"en screen: section 'commitment' and 'cooperation' does not fit pages 2-4 in any setting of "
+                        r"layouts/pages/section\.kind\.yaml: at the smallest \(--body-size 8\.8pt, --body-leading 1\.38, "
+                        r"--box-size 8\.4pt, --heading-size 16pt\) \d+ lines \([\d.]+ mm\) are left over; shorten the text, "
+                        r"or widen the ranges in the declaration", str(caught.value)), str(caught.value)
+    status, out = run_preflight(project, capsys, "en")
+    assert status == 1
+    row = out.splitlines()[1].split()
+    assert row[0] == "en" and row[1 + CHECKS.index("copy-fit")] == "FAIL"
+    assert "en copy-fit: screen: the last layout is older than its inputs" in out, out
+    # Without fit: the same text overflows as it is, and the layout report names each section that
+    # runs past its planned pages. Priority 1 had room to spare: its doubled text still fits page 6.
+    without_fit(project, "section", "priority", "closing")
+    with pytest.raises(BuildError, match="section 'cooperation' does not fit pages 3-4: "):
         build(project, ["en"])
     status, out = run_preflight(project, capsys, "en")
     assert status == 1
     row = out.splitlines()[1].split()
     assert row[0] == "en" and row[1 + CHECKS.index("copy-fit")] == "FAIL"
-    # Priority 1 had room to spare: its doubled text still fits page 7 (checked on the PNG).
-    for section, page in [("priority-2", 8), ("priority-3", 9), ("priority-4", 10), ("closing", 11)]:
-        assert re.search(rf"en copy-fit: print: section '{section}' does not fit page {page}: \d+ lines \([\d.]+ mm\) run onto page",
-                         out), (section, out)
+    named = re.findall(r"en copy-fit: screen: section '([\w-]+)' does not fit (pages? [\d-]+): \d+ lines \([\d.]+ mm\) "
+                       r"run onto page \d+; shorten the text", out)
+    assert named == [("cooperation", "pages 3-4"), ("priority-2", "page 7"), ("priority-3", "page 8"),
+                     ("priority-4", "page 9"), ("closing", "page 10")], out
     # The last good PDFs are still there, and still pass the checks that read them.
     assert row[1 + CHECKS.index("fonts")] == "pass"
     assert row[1 + CHECKS.index("content")] == "pass"

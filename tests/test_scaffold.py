@@ -71,7 +71,7 @@ def test_new_project_builds_and_passes_preflight(booklet):
         assert len(PdfReader(booklet / "build" / code / f"my-booklet-{code}-print.pdf").pages) == 4
     result = run_cli("preflight", "--root", str(booklet), cwd=booklet)
     assert result.returncode == 0, result.stdout
-    assert "Preflight passed: 2 languages × 8 checks." in result.stdout
+    assert "Preflight passed: 2 languages × 9 checks." in result.stdout
     check = run_cli("check", cwd=booklet)
     assert check.returncode == 0 and check.stdout.splitlines()[1:] == ["  en  source, 30 blocks", "  fr  complete"]
 
@@ -153,7 +153,7 @@ def test_flowing_sections_must_come_to_a_multiple_of_4(tmp_path):
     with pytest.raises(BuildError) as caught:
         build(project, ["en"])
     assert str(caught.value) == (
-        "en print: the pages come to 6: saddle stitching needs a multiple of 4; the flowing sections 'articles' "
+        "en screen: the pages come to 6: saddle stitching needs a multiple of 4; the flowing sections 'articles' "
         "(pages 3-5), 'signatures' (page 5), 'back' (page 6) decide the count: add 2 pages of content or remove 2, "
         "or plan fixed pages")
 
@@ -186,5 +186,5 @@ def test_a_section_ending_early_is_named_once(tmp_path):
     with pytest.raises(BuildError) as caught:
         build(project, ["en"])
     assert str(caught.value) == (
-        "en print: section 'preamble' is planned on pages 2-3 but ends on page 2, 1 page early, so every section after "
+        "en screen: section 'preamble' is planned on pages 2-3 but ends on page 2, 1 page early, so every section after "
         "it starts early; give it page 2 in the plan, fill its pages, or let it flow (pages: auto)")

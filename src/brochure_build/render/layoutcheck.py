@@ -31,6 +31,9 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
     or ends before it, moves every later section; those are not reported again.
     """
     problems = []
+    # The declaration to name comes from the plan (a further product's kinds live in its own layouts folder).
+    declarations = {spec.id: kind.declaration for spec in edition.settings.sections
+                    if (kind := edition.settings.kinds.get(spec.kind)) is not None}
     for entry in report["sections"]:
         start, end = entry["pages"]
         first, last = entry["planned"]
@@ -44,8 +47,7 @@ def plan_problems(edition: Edition, report: dict, context: str) -> list[str]:
             onto = page_ranges(overflow["pages"])
             problems.append(f"{context}: section {entry['id']!r} does not fit {planned}: {overflow['lines']} lines "
                             f"({overflow['mm']} mm) run onto {onto}; shorten the text, or give its kind a fit: "
-                            f"with smaller steps (layouts/pages/{entry.get('kind', 'its kind')}.kind.yaml; the sections "
-                            "after it move with it)")
+                            f"with smaller steps ({declarations.get(entry['id'], 'its kind')}; the sections after it move with it)")
         elif end is not None and end - start < last - first:
             taken = end - start + 1
             problems.append(f"{context}: section {entry['id']!r} is planned on {planned} but ends on page {end}, "

@@ -484,12 +484,16 @@ def read_edition(root: Path, settings: Settings, code: str, problems: list[Probl
     section_texts = check.mapping(data.get("sections", {}), "sections", list(settings.text_fields),
                                   list(dict.fromkeys(needed))) if "sections" in data else {}
     sections = []
+    placed: set[str] = set()
     for spec in settings.sections:
         kind = settings.kinds[spec.kind]
         path = child_path("sections", spec.text)
         block = section_texts.get(spec.text, {}) if kind.fields else {}
-        # A key no product declares is reported by the first product that places the section, naming its kind.
-        reports_unknown = settings.text_owners.get(spec.text, settings.file) == settings.file
+        # A key no product declares is reported once, naming a kind: by the first product that places
+        # the words, at the first of its sections that reads them (the back cover reads the cover's).
+        reports_unknown = settings.text_owners.get(spec.text, settings.file) == settings.file and spec.text not in placed
+        if kind.fields:
+            placed.add(spec.text)
         words = section_words(check, kind, block if spec.text in section_texts else None, path,
                               settings.text_fields.get(spec.text, {}), figures, reports_unknown)
         number = 1 + sum(1 for done in sections if done.spec.kind == spec.kind)
