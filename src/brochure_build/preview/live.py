@@ -420,17 +420,15 @@ class Preview:
                 self.pending.setdefault(code, Pending(fit=True))
                 self.wake.set()
 
-    def fit_choices(self, edition: Edition, code: str, search: bool) -> tuple[dict, list[str]]:
+    def fit_choices(self, edition: Edition, code: str, search: bool, photos: dict) -> tuple[dict, list[str]]:
         """The copy-fit settings to lay `edition` out with: each fitted section's choice for its
         words and layouts when the build or an earlier search made it (build/.cache/fit), searched
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
-        from brochure_build.render.images import prepare_images
         from brochure_build.render.pdf import TextLookup
         from brochure_build.render.templating import render_html
 
         out_dir = self.root / PREVIEW_DIR / code
-        photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
         lookup = TextLookup(edition.text_file, content.text_file(code))
 
         def layout(run, css):
@@ -477,7 +475,7 @@ class Preview:
         context = f"{code} preview"
         # The screen variant's photos (150 ppi, cached in build/.cache/images/: converted once).
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
-        choices, provisional = self.fit_choices(edition, code, search)
+        choices, provisional = self.fit_choices(edition, code, search, photos)
         clock.lap("fit")
         chosen_css = fit_css(choices)
 
