@@ -13,7 +13,7 @@ from PIL import Image
 
 from brochure_build.build import build
 from brochure_build.errors import BuildError
-from brochure_build.render.fit import Fitter, fittable, layout_digest
+from brochure_build.render.fit import GOAL, Choice, Fitter, Trial, fittable, layout_digest, rank
 from brochure_build.render.images import prepare_images
 from brochure_build.render.pdf import Renderer
 from brochure_build.render.templating import make_environment, render_html
@@ -65,6 +65,30 @@ def test_a_short_text_gets_a_larger_step_and_a_long_one_a_smaller_step(project):
     assert float(short.values["--body-size"].removesuffix("pt")) > float(long.values["--body-size"].removesuffix("pt"))
     for trial in (short_trial, long_trial):  # both fit their one page
         assert trial.pages == 1 and trial.overflow is None and not trial.frames_overflow
+
+
+def test_a_fitting_setting_at_the_goal_keeps_the_larger_step_over_a_fuller_page():
+    def ranked(step: int, fill: float) -> tuple:
+        choice = Choice(("s",), step, 6, {})
+        return rank(choice, Trial(1, [fill], [True], None, 0.0, 250.0))
+
+    # Both reach the goal: the larger type wins, though a taller photo at the smaller step fills more.
+    assert ranked(4, GOAL + 0.02) > ranked(3, 0.99)
+    # Neither reaches it: the fuller page wins; reaching it beats not reaching it.
+    assert ranked(2, 0.80) > ranked(4, 0.70)
+    assert ranked(1, GOAL) > ranked(5, GOAL - 0.01)
+
+
+def test_one_word_added_keeps_the_type_step(project):
+    usual, _, _ = choose(project, "en", "priority-2")
+
+    def add_word(section):
+        section["body"][0] = section["body"][0].replace(" the ", " the very ", 1)
+
+    edit_section(project, "en", "priority-2", add_word)
+    edited, trial, _ = choose(project, "en", "priority-2")
+    assert edited.step == usual.step, (usual, edited)
+    assert trial.lowest_text_fill() >= GOAL
 
 
 def test_a_photo_frame_grows_to_fill_the_page_and_never_below_300_ppi(project):

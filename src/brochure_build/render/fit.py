@@ -343,7 +343,7 @@ class Fitter:
         best: tuple[Choice, Trial] | None = None
         for _ in range(MAX_TRIALS):
             result = run(current)
-            if result.fits(planned) and (best is None or score(result) > score(best[1])):
+            if result.fits(planned) and (best is None or rank(current, result) > rank(*best)):
                 best = (current, result)
             step, heights = predict(current, result, ranges, fit.steps, planned, frames)
             if not result.fits(planned) and (step, heights) >= (current.step, current.frames):
@@ -411,8 +411,13 @@ def predict(choice: Choice, trial: Trial, ranges, steps: int, planned: int,
     return chosen, heights
 
 
-def score(trial: Trial) -> float:
-    return trial.lowest_text_fill()
+def rank(choice: Choice, trial: Trial) -> tuple:
+    """How good a fitting setting is: one that fills every text page to the goal beats one that
+    does not; among those, the larger type step wins (then the fuller page), so a small edit that
+    still fits keeps its step rather than trading it for a taller photo; below the goal, the
+    fuller page wins."""
+    fill = trial.lowest_text_fill()
+    return (True, choice.step, fill) if fill >= GOAL else (False, fill, choice.step)
 
 
 def scale(ranges, steps: int, step: int) -> float:
