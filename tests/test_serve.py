@@ -374,7 +374,12 @@ def test_the_preview_runs_the_build_input_checks_on_every_change(project, tmp_pa
     the build (inputs.check_inputs), before anything is read through it."""
     preview = Preview(project, parallel=False)
     try:
-        # The project was never built: the copy-fit settings are searched, as the server's second render does.
+        # The project was never built: the first render lays the fitted sections out at the kinds'
+        # plain values, provisional, without warning of the overflows the search then removes ...
+        _, images, problems, _, provisional = preview.render_pages("en")
+        assert provisional == ["commitment", "priority-1", "priority-2", "priority-3", "priority-4", "closing"]
+        assert problems == [] and len(images) >= 12
+        # ... and the second searches the settings (the server queues it at once).
         _, images, problems, _, provisional = preview.render_pages("en", search=True)
         assert len(images) == 12 and problems == [] and provisional == []
 

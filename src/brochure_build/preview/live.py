@@ -414,6 +414,8 @@ class Preview:
         for problem in problems:
             print(problem, file=sys.stderr, flush=True)
         if provisional:
+            print(f"{code:3} preview {view.generation}: copy-fit of {', '.join(provisional)} provisional: searching",
+                  flush=True)
             # The pages are up; now choose the setting of the sections whose words or layouts changed
             # (fit.py) and render again, unless a newer change comes first.
             with self.condition:
@@ -460,7 +462,6 @@ class Preview:
         copy-fit settings of fit_choices; the sections whose setting is provisional are returned too."""
         from brochure_build.render.fit import fit_css
         from brochure_build.render.images import prepare_images
-        from brochure_build.render.layoutcheck import plan_problems
         from brochure_build.render.pdf import Renderer
         from brochure_build.render.templating import render_html
 
@@ -507,7 +508,7 @@ class Preview:
                 parts.join_pdfs([part.pdf for part in jobs], pdf)
                 clock.lap("join")
                 report = parts.merged_report(results[0].report, results[1].report)
-                problems = plan_problems(edition, report, context) + results[0].problems + results[1].problems
+                problems = self.plan_problems(edition, report, context, provisional) + results[0].problems + results[1].problems
                 steps = clock.result() | {f"part {number} {step}": seconds
                                           for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
                 self.splits[code] = parts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
@@ -517,8 +518,17 @@ class Preview:
         clock.lap("whole")
         if whole.error:
             raise BuildError(whole.error)
-        problems = plan_problems(edition, whole.report, context) + whole.problems
+        problems = self.plan_problems(edition, whole.report, context, provisional) + whole.problems
         return pdf, whole.images, problems, clock.result() | whole.steps, provisional
+
+    @staticmethod
+    def plan_problems(edition: Edition, report: dict, context: str, provisional: list[str]) -> list[str]:
+        """The page plan's problems, unless a section's copy-fit setting is provisional: then its
+        pages may run over at a setting the search replaces in the very next render (fit.py), and
+        a warning would only flash."""
+        from brochure_build.render.layoutcheck import plan_problems
+
+        return [] if provisional else plan_problems(edition, report, context)
 
     def render_part(self, job: PartJob) -> parts.PartResult:
         """A part (or the whole edition) in this process; line breaks through this process's memo."""
