@@ -445,13 +445,29 @@ def layout_digest(root: Path, edition: Edition) -> str:
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(file_digest(path))
     folders = {root / edition.settings.layouts, root / "layouts", root / "fonts"}
     for folder in sorted(folders):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(root)).encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(file_digest(path))
     return digest.hexdigest()
+
+
+_file_digests: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
+
+
+def file_digest(path: Path) -> bytes:
+    """sha256 of a file, read again only when its size, time or inode changed: the fonts alone are
+    84 MB, and the preview asks on every save."""
+    stat = path.stat()
+    signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    known = _file_digests.get(path)
+    if known is not None and known[0] == signature:
+        return known[1]
+    value = hashlib.sha256(path.read_bytes()).digest()
+    _file_digests[path] = (signature, value)
+    return value
 
 
 def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
