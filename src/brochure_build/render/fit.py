@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,7 +467,10 @@ def file_digest(path: Path) -> bytes:
     if known is not None and known[0] == signature:
         return known[1]
     value = hashlib.sha256(path.read_bytes()).digest()
-    _file_digests[path] = (signature, value)
+    # A file written in the last seconds may be written again within the clock's tick, same size,
+    # same time: only older files are remembered (as git does with its index).
+    if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:
+        _file_digests[path] = (signature, value)
     return value
 
 
