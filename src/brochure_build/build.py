@@ -27,7 +27,7 @@ from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
 from brochure_build.render.images import load_output_profile, prepare_images
 from brochure_build.render.layoutcheck import copy_fit, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
-from brochure_build.render.templating import VARIANTS, make_environment, render_html
+from brochure_build.render.templating import VARIANTS, make_environment, render_html, unlinked_stylesheets
 from brochure_build.review.pdfcheck import fallback_problems
 from brochure_build.source import content
 from brochure_build.source.inputs import check_inputs
@@ -161,10 +161,11 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
     images = prepare_images(root, edition.settings, "screen", figures)
     html_path = out_dir / output_name(edition.settings, code, "screen", "html")
     context = message_context(edition, "screen")
+    sheets = unlinked_stylesheets(root, edition.settings)
     return lay_out_screen(
         root, edition,
-        lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css),
-        lambda html: renderer.get().render(html, html_path, context, lookup), context)
+        lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css, sheets),
+        lambda html: renderer.get().render(html, html_path, context, lookup, sheets), context)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
@@ -209,7 +210,10 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
                 choices, document = choose_settings(root, edition, environment, renderer, lookup, figures)
             html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
             if variant != "screen":
-                document = renderer.get().render(html, html_path, context, lookup)
+                sheets = unlinked_stylesheets(root, settings)
+                laid_out = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices),
+                                       unlinked=sheets)
+                document = renderer.get().render(laid_out, html_path, context, lookup, sheets)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))

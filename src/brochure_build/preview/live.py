@@ -428,14 +428,16 @@ class Preview:
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
         from brochure_build.render.pdf import TextLookup
-        from brochure_build.render.templating import render_html
+        from brochure_build.render.templating import render_html, unlinked_stylesheets
 
         out_dir = self.root / PREVIEW_DIR / code
         lookup = TextLookup(edition.text_file, content.text_file(code))
 
+        sheets = unlinked_stylesheets(self.root, edition.settings)
+
         def layout(run, css):
-            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css)
-            return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup)
+            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css, sheets)
+            return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup, sheets)
 
         fitter = Fitter(self.root, edition, layout, layout_digest(self.root, edition), f"{code} preview")
         choices: dict = {}
@@ -463,7 +465,7 @@ class Preview:
         from brochure_build.render.fit import fit_css
         from brochure_build.render.images import prepare_images
         from brochure_build.render.pdf import Renderer
-        from brochure_build.render.templating import render_html
+        from brochure_build.render.templating import render_html, unlinked_stylesheets
 
         clock = Stopwatch()
         edition = self.edition(code)
@@ -480,9 +482,11 @@ class Preview:
         clock.lap("fit")
         chosen_css = fit_css(choices)
 
+        sheets = unlinked_stylesheets(self.root, edition.settings)
+
         def job(sections, part: str, foreign=()) -> PartJob:
-            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections, chosen_css)
-            return PartJob(html=html, base=out_dir / f"{name}.html", pdf=out_dir / f"{name}{part}.pdf", context=context,
+            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections, chosen_css, sheets)
+            return PartJob(html=html, stylesheets=sheets, base=out_dir / f"{name}.html", pdf=out_dir / f"{name}{part}.pdf", context=context,
                            text_file=edition.text_file, text_display=content.text_file(code), fonts=edition.language.fonts,
                            specs=tuple(section.spec for section in sections), foreign_ids=tuple(foreign))
 

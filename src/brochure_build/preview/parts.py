@@ -57,6 +57,7 @@ class PartJob:
     fonts: tuple[str, ...]          # the font families the language may use
     specs: tuple[SectionSpec, ...]  # the sections of this part, in plan order
     foreign_ids: tuple[str, ...] = ()  # ids of the other part's sections: links to them have no target here
+    stylesheets: tuple[Path, ...] = ()  # the layouts' stylesheets `html` does not link: the renderer adds them parsed
 
     @property
     def first_page(self) -> int:
@@ -142,7 +143,7 @@ def render_part(renderer, memo, job: PartJob) -> PartResult:
     try:
         lookup = TextLookup(job.text_file, job.text_display)
         with memo.render():
-            document = renderer.render(job.html, job.base, job.context, lookup)
+            document = renderer.render(job.html, job.base, job.context, lookup, job.stylesheets)
         result.line_calls, result.lines_broken = memo.calls, memo.broken
         result.report = part_copy_fit(job.specs, document, job.first_page)
         clock.lap("layout")

@@ -7,10 +7,11 @@ or error it logs fails the render, naming what it said.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from struct import error as struct_error
@@ -123,6 +124,7 @@ class Renderer:
         self.weasyprint = weasyprint
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
+        self.stylesheets = ParsedStylesheets(weasyprint, self.font_config, self.fetcher)
 
     def close(self) -> None:
         """Remove the fonts WeasyPrint wrote out for fontconfig (a `weasyprint-*` folder in the
@@ -134,12 +136,16 @@ class Renderer:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def render(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None):
-        """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document."""
+    def render(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None,
+               stylesheets: Sequence[Path] = ()):
+        """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document.
+        `stylesheets`: files of the project to add, parsed once per content (ParsedStylesheets),
+        that `html` does not link (templating.unlinked_stylesheets)."""
         with strict_weasyprint(context, text_lookup, root=self.fetcher.root):
             try:
+                sheets = self.stylesheets.get(stylesheets)
                 return self.weasyprint.HTML(string=html, base_url=self.fetcher.virtual_url(base_url), url_fetcher=self.fetcher).render(
-                    font_config=self.font_config)
+                    font_config=self.font_config, stylesheets=sheets)
             except self.weasyprint.urls.FatalURLFetchingError as error:
                 raise BuildError(f"{context}: {error.__cause__ or error}") from None
 
@@ -159,6 +165,68 @@ class Renderer:
         to write: CJK 0.16 s against 0.23 s)."""
         with strict_weasyprint(context, text_lookup, tolerated), self.subsets.active():
             document.write_pdf(target, uncompressed_pdf=True)
+
+
+class ParsedStylesheets:
+    """Stylesheets parsed once per process and content. WeasyPrint parses every stylesheet a
+    document links on every render (some 60 ms; a build lays an edition out some 30 times for its
+    copy-fit search); a parsed one is handed to it again while the file's bytes are unchanged.
+
+    Parsing adds a sheet's @font-face rules to the font configuration; a reused sheet adds them
+    again (a no-op for a face the configuration has), so the preview's line-break memo, which
+    watches the faces a render declares (preview/linebreaks.py), sees the same faces. A sheet
+    whose parsing logged a warning is not kept: the render fails on it (strict_weasyprint), and
+    so will the next one."""
+
+    def __init__(self, weasyprint, font_config, fetcher):
+        self.weasyprint = weasyprint
+        self.font_config = font_config
+        self.fetcher = fetcher
+        self.sheets: dict[Path, tuple[bytes, object, list]] = {}  # path -> (sha256, CSS, its @font-face rules)
+        self.parsed = 0
+
+    def get(self, paths: Sequence[Path]) -> list:
+        sheets = []
+        for path in paths:
+            data = path.read_bytes()
+            key = hashlib.sha256(data).digest()
+            known = self.sheets.get(path)
+            if known is not None and known[0] == key:
+                for descriptors in known[2]:
+                    self.font_config.add_font_face(descriptors, self.fetcher)
+                sheets.append(known[1])
+                continue
+            sheet, faces, clean = self.parse(path)
+            if clean:
+                self.sheets[path] = (key, sheet, faces)
+            sheets.append(sheet)
+        return sheets
+
+    def parse(self, path: Path) -> tuple[object, list, bool]:
+        """The sheet, parsed through the project's fetcher (the sandbox judges it and all it loads),
+        the @font-face rules it declared, and whether WeasyPrint parsed it without a warning."""
+        faces: list = []
+        config = self.font_config
+        shadowed = config.__dict__.get("add_font_face")  # the preview's line-break memo may watch it
+
+        def add_font_face(rule_descriptors, url_fetcher):
+            faces.append(rule_descriptors)
+            return (shadowed or type(config).add_font_face.__get__(config))(rule_descriptors, url_fetcher)
+
+        capture = LogCapture()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(capture)
+        config.add_font_face = add_font_face
+        try:
+            sheet = self.weasyprint.CSS(url=self.fetcher.virtual_url(path), url_fetcher=self.fetcher, font_config=config)
+        finally:
+            logger.removeHandler(capture)
+            if shadowed is None:
+                del config.add_font_face
+            else:
+                config.add_font_face = shadowed
+        self.parsed += 1
+        return sheet, faces, not capture.records
 
 
 class LazyRenderer:

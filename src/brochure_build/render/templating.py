@@ -113,15 +113,34 @@ def document_date(settings: Settings) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def unlinked_stylesheets(root: Path, settings: Settings) -> tuple[Path, ...]:
+    """The layouts' stylesheets a render may take parsed (pdf.Renderer keeps them parsed per
+    process) instead of linked from its HTML: all of them, unless one holds `!important` or
+    `@import`. WeasyPrint gives stylesheets handed to it the user origin, below the HTML's own
+    `<style>`; without those two the cascade is the same as when they are linked (the page size
+    and the copy-fit settings in the `<style>` come after them either way)."""
+    paths = tuple(root / settings.layouts / sheet for sheet in STYLESHEETS)
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ()  # linked: WeasyPrint then says what is wrong with it, as it always did
+        if "!important" in text or "@import" in text:
+            return ()
+    return paths
+
+
 def render_html(environment: jinja2.Environment, edition: Edition, variant: str, root: Path, html_dir: Path,
-                images: dict[str, Path], sections: tuple[Section, ...] | None = None, fit_css: str = "") -> str:
+                images: dict[str, Path], sections: tuple[Section, ...] | None = None, fit_css: str = "",
+                unlinked: tuple[Path, ...] = ()) -> str:
     """HTML of `edition` for `variant`, with links relative to `html_dir` where it will be kept.
 
     `images` maps each figure id to the file this variant embeds (images.prepare_images).
     `sections`: only these, a run of the page plan (the preview lays an edition out in parts);
     their pages are numbered from the first one's planned page. `fit_css`: the settings the fitter
     chose (fit.py), added at the end of the head so they take precedence and the kept HTML renders
-    as the PDF was made."""
+    as the PDF was made. `unlinked`: stylesheets left out of the head, for the renderer to add
+    parsed (unlinked_stylesheets); the HTML that is kept links them all."""
     def relative(target: Path) -> str:
         return Path(os.path.relpath(target, html_dir)).as_posix()
 
@@ -132,7 +151,7 @@ def render_html(environment: jinja2.Environment, edition: Edition, variant: str,
             sections=edition.sections if sections is None else sections,
             first_page=sections[0].spec.first_page if sections else 1,
             variant=variant,
-            stylesheets=STYLESHEETS,
+            stylesheets=[sheet for sheet in STYLESHEETS if root / settings.layouts / sheet not in unlinked],
             date=document_date(settings),
             css_href=lambda sheet: relative(root / settings.layouts / sheet),
             image_href=lambda figure_id: relative(images[figure_id]),
