@@ -229,3 +229,32 @@ def test_a_sheet_too_small_for_the_gripper_margin_fails_naming_the_setting(built
     with pytest.raises(BuildError, match=r"brochure/brochure.yaml: print.sheet: 320 × 450 mm cannot hold a spread with "
                                          r"bleed, marks, colour strip and a 10 mm gripper margin \(345 × 464 mm\)"):
         impose(pdf_path(built_project, "en", "print"), tmp_path / "imposed.pdf", edition)
+
+
+def test_the_edge_strips_are_the_pixels_of_the_whole_page_rendered(built_project):
+    """The bleed check renders only the strips along the edges: each of their pixels is the whole
+    page's, and the check reads the same from them (the cover: a photo bleeding off three edges)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdf_path(built_project, "en", "print")
+    document = pdfium.PdfDocument(str(pdf))
+    colours = set()
+    with pikepdf.open(pdf) as boxes:
+        for number in (0, 4):  # the cover, the divider
+            page, record = document[number], boxes.pages[number]
+            media = [float(v) for v in record.obj.MediaBox]
+            trim = [float(v) for v in record.obj.TrimBox]
+            whole = page.render(scale=prepress.RENDER_SCALE).to_pil().convert("RGB")
+            strips = prepress.EdgeStrips(page, media, trim)
+            assert strips.size == whole.size
+            width, height = whole.size
+            assert strips.top > 12 and strips.left > 12  # the bleed (3 mm at 4 px/mm) and the point inside the trim
+            pixels = whole.load()
+            edge_points = [(x, y) for x in range(width) for y in (*range(strips.top), *range(height - strips.bottom, height))]
+            edge_points += [(x, y) for y in range(height) for x in (*range(strips.left), *range(width - strips.right, width))]
+            assert all(strips[point] == pixels[point] for point in edge_points)
+            colours |= {strips[point] for point in edge_points}
+            assert prepress.missing_bleed(strips, media, trim) == prepress.missing_bleed(whole, media, trim)
+            with pytest.raises(IndexError):
+                strips[width // 2, height // 2]  # the middle of the page is not rendered
+    assert len(colours) > 10  # not blank: the cover's photo, the divider's tint

@@ -17,13 +17,15 @@ messages, `<file>: [page N: ]<rule>: <what is wrong>`:
 | print shop: colour control strip | an imposed sheet side lacks solid C, M, Y and K patches outside the bleed |
 | print shop: registration targets | an imposed sheet side lacks two registration targets (circles in /Separation /All) |
 
-The bleed check renders each print page with pypdfium2 and compares, along every edge, the pixels
-just inside the trim with those at the bleed edge: where the first are inked and the second are
-paper, a background stops at the trim and the cut leaves a white sliver.
+The bleed check renders each print page with pypdfium2 (only the strips along its edges: EdgeStrips)
+and compares, along every edge, the pixels just inside the trim with those at the bleed edge: where
+the first are inked and the second are paper, a background stops at the trim and the cut leaves a
+white sliver.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -150,7 +152,7 @@ def bleed_problems(print_pdf: Path) -> list[str]:
         for number, (page, record) in enumerate(zip(document, boxes.pages, strict=True), 1):
             media = [float(v) for v in record.obj.get("/MediaBox")]
             trim = [float(v) for v in record.obj.get("/TrimBox", record.obj.get("/MediaBox"))]
-            image = page.render(scale=RENDER_SCALE).to_pil().convert("RGB")
+            image = EdgeStrips(page, media, trim)
             for edge, millimetres in missing_bleed(image, media, trim).items():
                 problems.append(f"page {number}: {BLEED}: colour reaches the trim along the {edge} edge but stops before "
                                 f"the bleed edge over {millimetres:.0f} mm: the background must run "
@@ -158,9 +160,60 @@ def bleed_problems(print_pdf: Path) -> list[str]:
     return problems
 
 
+class EdgeStrips:
+    """A print page rendered at RENDER_SCALE, but only the four strips along its edges that
+    missing_bleed reads: from each edge of the media box to just past the point sampled inside the
+    trim (a quarter of the page's pixels at most; 12 pages in 0.5 s rather than 1.9 s). Reads like
+    the whole page's image: `size` and `load()[x, y]`; pdfium places each strip on the whole page's
+    pixel grid (crop moves the bitmap, not the page), so the pixels are those of the whole render."""
+
+    def __init__(self, page, media: list[float], trim: list[float]):
+        # The whole page's size in pixels, as pypdfium2 computes it for render(scale=RENDER_SCALE).
+        self.size = (math.ceil(page.get_width() * RENDER_SCALE), math.ceil(page.get_height() * RENDER_SCALE))
+        width, height = self.size
+        scale = width / (media[2] - media[0])
+        inset = INSIDE_TRIM_MM * PT_PER_MM
+        # How many pixels each strip takes from its edge: past the sampled point, and past the
+        # pixel sampled at the bleed edge (the second from the edge).
+        self.top = max(round((media[3] - (trim[3] - inset)) * scale), 1) + 1
+        self.bottom = height - min(round((media[3] - (trim[1] + inset)) * scale), height - 2)
+        self.left = max(round((trim[0] + inset - media[0]) * scale), 1) + 1
+        self.right = width - min(round((trim[2] - inset - media[0]) * scale), width - 2)
+        self.strips = {
+            "top": self.render(page, (0, 0, 0, height - self.top)),
+            "bottom": self.render(page, (0, height - self.bottom, 0, 0)),
+            "left": self.render(page, (0, 0, width - self.left, 0)),
+            "right": self.render(page, (width - self.right, 0, 0, 0)),
+        }
+
+    @staticmethod
+    def render(page, crop_px: tuple[int, int, int, int]):
+        """The part of the page left after cutting `crop_px` pixels off (left, top, right, bottom)."""
+        left, top, right, bottom = crop_px
+        # pypdfium2 crops by ceil(points × scale) pixels; half a pixel less than the count is exact.
+        crop = tuple((px - 0.5) / RENDER_SCALE if px > 0 else 0 for px in (left, bottom, right, top))
+        return page.render(scale=RENDER_SCALE, crop=crop).to_pil().convert("RGB").load()
+
+    def load(self) -> EdgeStrips:
+        return self
+
+    def __getitem__(self, point: tuple[int, int]) -> tuple[int, ...]:
+        x, y = point
+        width, height = self.size
+        if y < self.top:
+            return self.strips["top"][x, y]
+        if y >= height - self.bottom:
+            return self.strips["bottom"][x, y - (height - self.bottom)]
+        if x < self.left:
+            return self.strips["left"][x, y]
+        if x >= width - self.right:
+            return self.strips["right"][x - (width - self.right), y]
+        raise IndexError(f"pixel {point} is in no edge strip")
+
+
 def missing_bleed(image, media: list[float], trim: list[float]) -> dict[str, float]:
-    """Edge -> length (mm) along which `image` (the page rendered at RENDER_SCALE) is inked just
-    inside the trim and paper at the bleed edge."""
+    """Edge -> length (mm) along which `image` (the page rendered at RENDER_SCALE, whole or its
+    EdgeStrips) is inked just inside the trim and paper at the bleed edge."""
     width, height = image.size
     scale = width / (media[2] - media[0])
 
