@@ -24,7 +24,7 @@ from brochure_build.press.postprocess import finish
 from brochure_build.render import fit, fontsubsets
 from brochure_build.render.budgets import measure_blocks, text_blocks
 from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
-from brochure_build.render.images import load_output_profile, prepare_images
+from brochure_build.render.images import convert_images, load_output_profile, prepare_images
 from brochure_build.render.layoutcheck import copy_fit, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
 from brochure_build.render.templating import VARIANTS, make_environment, render_html, unlinked_stylesheets
@@ -93,10 +93,11 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
             pending.append((edition, inputs))
     if not pending:
         return built
-    # Photos are converted once, here, for every edition that needs them (build/.cache/images/).
-    for settings in {id(edition.settings): edition.settings for edition, _ in pending}.values():
-        for variant in VARIANTS:
-            prepare_images(root, settings, variant, list(settings.figures.values()))
+    # Photos are converted once, here, for every edition that needs them (build/.cache/images/),
+    # on as many threads as the build may use cores.
+    products = {id(edition.settings): edition.settings for edition, _ in pending}.values()
+    convert_images(root, [(settings, variant, list(settings.figures.values())) for settings in products for variant in VARIANTS],
+                   jobs or os.cpu_count() or 1)
 
     failures: list[str] = []
     processes = min(jobs or os.cpu_count() or 1, len(pending))
