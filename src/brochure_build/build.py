@@ -166,7 +166,7 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
     return lay_out_screen(
         root, edition,
         lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css, sheets),
-        lambda html: renderer.get().render(html, html_path, context, lookup, sheets), context)
+        lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets), context)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
@@ -188,6 +188,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     out_dir = root / BUILD_DIR / code
     lookup = TextLookup(edition.text_file, content.text_file(code))
     environment = make_environment(root, settings.layouts)
+    if renderer.renderer is not None:
+        renderer.renderer.forget_lines()  # the next edition's lines seldom repeat the last one's
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     choices: dict | None = None  # the fitter's settings, chosen on the screen variant's layouts
@@ -214,7 +216,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
                 sheets = unlinked_stylesheets(root, settings)
                 laid_out = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices),
                                        unlinked=sheets)
-                document = renderer.get().render(laid_out, html_path, context, lookup, sheets)
+                document = renderer.get().render_remembering(laid_out, html_path, context, lookup, sheets)
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))

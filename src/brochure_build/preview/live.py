@@ -44,8 +44,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from brochure_build.errors import BuildError, ContentError, Problem
-from brochure_build.preview import linebreaks, parts
+from brochure_build.preview import parts
 from brochure_build.preview.parts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
+from brochure_build.render import linebreaks
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition, Settings

@@ -291,7 +291,7 @@ def helper_main() -> None:
     """The helper process (argv: socket fd, project root): a warm renderer of its own answering
     part jobs until told to stop or the server's end of the socket closes. However it ends (told
     to, the server gone, SIGTERM), it removes the fonts WeasyPrint wrote to the temporary directory."""
-    from brochure_build.preview.linebreaks import LineBreaks
+    from brochure_build.render.linebreaks import LineBreaks
     from brochure_build.render.pdf import Renderer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us

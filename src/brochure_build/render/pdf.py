@@ -125,6 +125,27 @@ class Renderer:
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
         self.stylesheets = ParsedStylesheets(weasyprint, self.font_config, self.fetcher)
+        self.remembered_lines = None
+
+    def line_breaks(self):
+        """The renderer's line-break memo (linebreaks.py), made on first use: a line is broken once,
+        not again on every try of column balancing, every copy-fit trial and every variant."""
+        if self.remembered_lines is None:
+            from brochure_build.render.linebreaks import LineBreaks
+
+            self.remembered_lines = LineBreaks(self.font_config)
+        return self.remembered_lines
+
+    def forget_lines(self) -> None:
+        """Let go of the remembered line breaks: another edition's lines seldom repeat these, and a
+        worker's memory should not grow with every edition it builds."""
+        self.remembered_lines = None
+
+    def render_remembering(self, html: str, base_url: Path, context: str, text_lookup: TextLookup | None = None,
+                           stylesheets: Sequence[Path] = ()):
+        """render(), each line broken through the line-break memo (the same pages, tests/test_renders.py)."""
+        with self.line_breaks().render():
+            return self.render(html, base_url, context, text_lookup, stylesheets)
 
     def close(self) -> None:
         """Remove the fonts WeasyPrint wrote out for fontconfig (a `weasyprint-*` folder in the
@@ -174,7 +195,7 @@ class ParsedStylesheets:
 
     Parsing adds a sheet's @font-face rules to the font configuration; a reused sheet adds them
     again (a no-op for a face the configuration has), so the preview's line-break memo, which
-    watches the faces a render declares (preview/linebreaks.py), sees the same faces. A sheet
+    watches the faces a render declares (render/linebreaks.py), sees the same faces. A sheet
     whose parsing logged a warning is not kept: the render fails on it (strict_weasyprint), and
     so will the next one."""
 
