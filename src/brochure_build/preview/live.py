@@ -46,6 +46,7 @@ from urllib.parse import quote
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.preview import linebreaks, parts
 from brochure_build.preview.parts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
+from brochure_build.render.share import sharing_kinds
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition, Settings
@@ -332,6 +333,8 @@ class Preview:
                 self.load_settings()
             elif path.startswith("fonts/"):
                 self.fonts_checked = False
+        if texts and self.settings is not None and sharing_kinds(self.settings, "script"):
+            every_language = True  # one language's words may change the step its script siblings share (share.py)
         with self.condition:
             shown = set(self.views) | set(self.pending) | ({self.focus} if self.focus else set())
             for code in shown if every_language else shown & texts:
@@ -426,23 +429,44 @@ class Preview:
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
         from brochure_build.render.pdf import TextLookup
+        from brochure_build.render.share import choose_shared, recall_shared, script_siblings, shared_steps
         from brochure_build.render.templating import render_html
 
-        out_dir = self.root / PREVIEW_DIR / code
-        lookup = TextLookup(edition.text_file, content.text_file(code))
+        def fitter_of(edition: Edition) -> Fitter:
+            code = edition.language.code
+            out_dir = self.root / PREVIEW_DIR / code
+            lookup = TextLookup(edition.text_file, content.text_file(code))
 
-        def layout(run, css):
-            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css)
-            return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup)
+            def layout(run, css):
+                html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css)
+                return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup)
 
-        fitter = Fitter(self.root, edition, layout, layout_digest(self.root, edition), f"{code} preview")
+            return Fitter(self.root, edition, layout, digest, f"{code} preview")
+
+        digest = layout_digest(self.root, edition)
+        fitter = fitter_of(edition)
+        siblings: tuple | None = ()
+        if sharing_kinds(edition.settings, "script"):
+            try:  # the editions of its script, whose words decide the steps a kind shares by script (share.py)
+                siblings = script_siblings(edition, check_inputs(self.root, None, self.inputs)[0][1])
+            except ContentError:  # another text file does not load: the shared steps wait for it
+                siblings = None
+        shared = shared_steps(fitter, [fitter_of(other) for other in siblings], search) if siblings is not None else {}
         choices: dict = {}
         provisional: list[str] = []
         for run in fittable(edition):
             ids = tuple(section.spec.id for section in run)
-            choice = fitter.recall(run)
-            if choice is None and search:
-                choice, _ = fitter.choose(run)
+            group = shared.get(ids[0])
+            if not edition.settings.kinds[run[0].spec.kind].fit.share:
+                choice = fitter.recall(run)
+                if choice is None and search:
+                    choice, _ = fitter.choose(run)
+            elif group is not None:  # its step shared with other runs, all of them known
+                choice = recall_shared(fitter, run, group)
+                if choice is None and search:
+                    choice, _ = choose_shared(fitter, run, group)
+            else:
+                choice = None
             if choice is None:
                 choice = self.last_choices.get((code, ids[0]))
                 provisional.append(ids[0])
