@@ -22,10 +22,10 @@ PRIORITIES = ("priority-1", "priority-2", "priority-3", "priority-4")
 def share(project, scopes: str) -> None:
     """Add `share: <scopes>` to the brochure's priority kind's `fit:` (its last key)."""
     path = project / PRIORITY
-    text = path.read_text(encoding="utf-8")
-    assert text.rstrip().splitlines()[-1].startswith("  frames:"), "fit: is the declaration's last mapping"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("  share:")]
+    assert lines[-1].startswith("  frames:"), "fit: is the declaration's last mapping"
     path.unlink()
-    path.write_text(text.rstrip("\n") + f"\n  share: {scopes}\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + f"\n  share: {scopes}\n", encoding="utf-8")
 
 
 def fit_of(project, code: str) -> dict:
@@ -95,8 +95,9 @@ def test_a_siblings_words_of_a_shared_kind_rebuild_the_editions_of_its_script(pr
 
 
 def test_a_malformed_share_is_reported_with_file_line_and_key(project):
+    share(project, "[edition]")
     path = project / PRIORITY
-    text = path.read_text(encoding="utf-8")
+    text = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True) if "share:" not in line)
     path.unlink()
     path.write_text(text.rstrip("\n") + "\n  share: [edition, language]\n", encoding="utf-8")
     line = text.rstrip("\n").count("\n") + 2

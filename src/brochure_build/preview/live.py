@@ -177,6 +177,7 @@ class Preview:
         self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
+        self.scripts: dict[str, str] = {}  # language -> the script of its words, known once a render shared steps
         self.last_choices: dict[tuple[str, str], object] = {}  # (language, section) → the copy-fit setting shown last
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
@@ -334,7 +335,8 @@ class Preview:
             elif path.startswith("fonts/"):
                 self.fonts_checked = False
         if texts and self.settings is not None and sharing_kinds(self.settings, "script"):
-            every_language = True  # one language's words may change the step its script siblings share (share.py)
+            # One language's words may change the step its script siblings share (share.py).
+            texts |= {code for code, script in list(self.scripts.items()) if script in {self.scripts.get(t) for t in texts}}
         with self.condition:
             shown = set(self.views) | set(self.pending) | ({self.focus} if self.focus else set())
             for code in shown if every_language else shown & texts:
@@ -429,7 +431,7 @@ class Preview:
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
         from brochure_build.render.pdf import TextLookup
-        from brochure_build.render.share import choose_shared, recall_shared, script_siblings, shared_steps
+        from brochure_build.render.share import choose_shared, recall_shared, script_of, script_siblings, shared_steps
         from brochure_build.render.templating import render_html
 
         def fitter_of(edition: Edition) -> Fitter:
@@ -448,7 +450,9 @@ class Preview:
         siblings: tuple | None = ()
         if sharing_kinds(edition.settings, "script"):
             try:  # the editions of its script, whose words decide the steps a kind shares by script (share.py)
-                siblings = script_siblings(edition, check_inputs(self.root, None, self.inputs)[0][1])
+                everything = check_inputs(self.root, None, self.inputs)[0][1]
+                self.scripts.update((other.language.code, script_of(other)) for other in everything)
+                siblings = script_siblings(edition, everything)
             except ContentError:  # another text file does not load: the shared steps wait for it
                 siblings = None
         shared = shared_steps(fitter, [fitter_of(other) for other in siblings], search) if siblings is not None else {}

@@ -41,8 +41,22 @@ def texts_of(value) -> Iterator[str]:
             yield from texts_of(item)
 
 
+_scripts: dict[int, tuple[Edition, str]] = {}  # id -> the edition (kept, so its id stays its own) and its script
+
+
 def script_of(edition: Edition) -> str:
-    """The ISO 15924 code of the script most letters of the edition's words are written in."""
+    """The ISO 15924 code of the script most letters of the edition's words are written in
+    (remembered per edition object: the preview asks on every render)."""
+    known = _scripts.get(id(edition))
+    if known is not None and known[0] is edition:
+        return known[1]
+    if len(_scripts) > 64:
+        _scripts.clear()
+    _scripts[id(edition)] = (edition, dominant_script(edition))
+    return _scripts[id(edition)][1]
+
+
+def dominant_script(edition: Edition) -> str:
     counts: Counter[str] = Counter()
     for section in edition.sections:
         for text in texts_of(section.words):
