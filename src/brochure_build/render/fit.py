@@ -14,8 +14,10 @@ whole edition), so a setting is tried on one or two pages, not on the edition. T
    out an unchanged section once, at its remembered setting, and searches only what changed.
 
 Optional fields the kind names (a pull quote) are shown only when the page cannot be filled
-without them. The chosen layouts of the screen variant are the pages written: sections are
-joined into one document, not laid out again.
+without them. A kind that asks to share one step (`fit: share:`) has its runs set at the smallest
+step any of them takes alone, and fitted again at it (share.py); that choice is cached apart.
+The chosen layouts of the screen variant are the pages written: sections are joined into one
+document, not laid out again.
 """
 
 from __future__ import annotations
