@@ -181,7 +181,7 @@ def test_a_malformed_fit_declaration_is_reported_with_file_line_and_key(project)
         f"{f}:{line + 7}: fit.optional[0]: 'heading' is required: only an optional field (required: false) can be left "
         "out: see README, Page kinds",
         f"{f}:{line + 7}: fit.optional[1]: 'subtitle' is not a field of this kind: see README, Page kinds",
-        f"{f}:{line + 8}: fit.shrink: unknown key (expected one of: steps, vary, languages, frames, optional): "
+        f"{f}:{line + 8}: fit.shrink: unknown key (expected one of: steps, vary, languages, frames, optional, share): "
         "see README, Page kinds",
     ])
 

@@ -27,10 +27,11 @@ from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
 from brochure_build.render.images import convert_images, load_output_profile, prepare_images
 from brochure_build.render.layoutcheck import copy_fit, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
+from brochure_build.render.share import script_siblings, sharing_kinds
 from brochure_build.render.templating import VARIANTS, make_environment, render_html, unlinked_stylesheets
 from brochure_build.review.pdfcheck import fallback_problems
 from brochure_build.source import content
-from brochure_build.source.inputs import check_inputs
+from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition, Settings
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 
@@ -67,22 +68,31 @@ def build(root: Path, languages: list[str] | None = None, force: bool = False,
     Every product (brochure/brochure.yaml, brochure/products/*.yaml) is built, its files named by its slug.
     """
     root = root.resolve()
-    products = check_inputs(root, languages)
+    memo = InputMemo()
+    products = check_inputs(root, languages, memo)
     for settings, _ in products:
         load_output_profile(root, settings)
     editions = [edition for _, product_editions in products for edition in product_editions]
+    # A kind sharing its step by script: the other languages' words decide this one's steps too.
+    shared = languages and any(sharing_kinds(settings, "script") for settings, _ in products)
+    known = [edition for _, product_editions in check_inputs(root, None, memo) for edition in product_editions] \
+        if shared else editions
     prepare_build_dir(root / BUILD_DIR, list(dict.fromkeys(edition.language.code for edition in editions)))
     with build_lock(root / BUILD_DIR):
-        return build_editions(root, editions, force, report, jobs)
+        return build_editions(root, editions, force, report, jobs, known)
 
 
 def build_editions(root: Path, editions: list[Edition], force: bool,
-                   report: Callable[[BuiltFile], None], jobs: int | None) -> list[BuiltFile]:
+                   report: Callable[[BuiltFile], None], jobs: int | None,
+                   known: list[Edition] | None = None) -> list[BuiltFile]:
+    """Build `editions`; `known`: every edition loaded (default `editions`), where each finds the
+    editions of its script that share its steps (render/share.py)."""
     built: list[BuiltFile] = []
-    pending: list[tuple[Edition, str]] = []
+    pending: list[tuple[Edition, str, tuple[Edition, ...]]] = []
     for edition in editions:
         settings = edition.settings
-        inputs = edition_fingerprint(root, edition)
+        siblings = script_siblings(edition, known or editions)
+        inputs = edition_fingerprint(root, edition, siblings)
         if not force and all(is_up_to_date(variant_path(root, edition, variant), variant_fingerprint(inputs, variant))
                              for variant in OUTPUT_VARIANTS):
             for variant in OUTPUT_VARIANTS:
@@ -90,12 +100,12 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                 built.append(result)
                 report(result)
         else:
-            pending.append((edition, inputs))
+            pending.append((edition, inputs, siblings))
     if not pending:
         return built
     # Photos are converted once, here, for every edition that needs them (build/.cache/images/),
     # on as many threads as the build may use cores.
-    products = {id(edition.settings): edition.settings for edition, _ in pending}.values()
+    products = {id(edition.settings): edition.settings for edition, _, _ in pending}.values()
     convert_images(root, [(settings, variant, list(settings.figures.values())) for settings in products for variant in VARIANTS],
                    jobs or os.cpu_count() or 1)
 
@@ -104,10 +114,10 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
     if processes <= 1:
         renderer = LazyRenderer(root)
         try:
-            for edition, inputs in pending:
+            for edition, inputs, siblings in pending:
                 # One edition's failure does not stop the others: production sees every problem at once.
                 try:
-                    built.extend(build_edition(root, edition, inputs, renderer, force, report))
+                    built.extend(build_edition(root, edition, inputs, renderer, force, report, siblings))
                 except BuildError as error:
                     failures.append(str(error))
         finally:
@@ -116,7 +126,8 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
         context = multiprocessing.get_context("fork")  # workers inherit the loaded content
         with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=workers.start,
                                  initargs=(root, os.getpid())) as pool:
-            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force) for edition, inputs in pending]
+            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force, siblings)
+                       for edition, inputs, siblings in pending]
             try:
                 outcomes = [future.result() for future in futures]
             except KeyboardInterrupt:
@@ -155,34 +166,44 @@ def message_context(edition: Edition, variant: str) -> str:
 
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
-                    figures: list) -> tuple[dict, object]:
-    """The fitter's settings for the edition's sections (fit.py), and the screen pages laid out with them."""
-    code = edition.language.code
-    out_dir = root / BUILD_DIR / code
+                    figures: list, siblings: tuple[Edition, ...] = ()) -> tuple[dict, object]:
+    """The fitter's settings for the edition's sections (fit.py), and the screen pages laid out
+    with them; `siblings`' runs are laid out alike where a kind shares its step by script."""
     images = prepare_images(root, edition.settings, "screen", figures)
-    html_path = out_dir / output_name(edition.settings, code, "screen", "html")
-    context = message_context(edition, "screen")
-    sheets = unlinked_stylesheets(root, edition.settings)
-    return lay_out_screen(
-        root, edition,
-        lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css, sheets),
-        lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets), context)
+
+    def screen(edition: Edition, lookup: TextLookup):
+        code = edition.language.code
+        out_dir = root / BUILD_DIR / code
+        html_path = out_dir / output_name(edition.settings, code, "screen", "html")
+        context = message_context(edition, "screen")
+        sheets = unlinked_stylesheets(root, edition.settings)
+        return (lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css, sheets),
+                lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets), context)
+
+    def sibling(other: Edition):
+        html_of, layout, context = screen(other, TextLookup(other.text_file, content.text_file(other.language.code)))
+        return other, lambda run, css: layout(html_of(run, css)), context
+
+    return lay_out_screen(root, edition, *screen(edition, lookup), [sibling(other) for other in siblings])
 
 
-def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool) -> list[BuiltFile] | str:
+def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
+                            siblings: tuple[Edition, ...] = ()) -> list[BuiltFile] | str:
     """build_edition in a worker process (workers.py), with its warm renderer; a failure comes
     back as its message (picklable)."""
     with workers.job() as renderer:
         try:
-            return build_edition(root, edition, inputs, renderer, force)
+            return build_edition(root, edition, inputs, renderer, force, siblings=siblings)
         except BuildError as error:
             return str(error)
 
 
 def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRenderer, force: bool,
-                  report: Callable[[BuiltFile], None] = lambda built: None) -> list[BuiltFile]:
+                  report: Callable[[BuiltFile], None] = lambda built: None,
+                  siblings: tuple[Edition, ...] = ()) -> list[BuiltFile]:
     """Build the print, screen and imposed PDFs of one edition (those whose inputs changed) with
-    the process's warm `renderer`, calling `report` as each is done."""
+    the process's warm `renderer`, calling `report` as each is done; `siblings`: the editions of
+    its script (share.py)."""
     settings = edition.settings
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
@@ -210,7 +231,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             html_path = out_dir / output_name(settings, code, variant, "html")
             images = prepare_images(root, settings, variant, figures)
             if choices is None:
-                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures)
+                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings)
             html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
             if variant != "screen":
                 sheets = unlinked_stylesheets(root, settings)

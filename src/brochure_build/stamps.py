@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from brochure_build.render.fonts import MANIFEST
+from brochure_build.render.share import load_siblings, shared_words
 from brochure_build.source.content import SETTINGS_FILE, product_files
 from brochure_build.source.model import Edition
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def edition_fingerprint(root: Path, edition: Edition) -> str:
-    """Hash of every input of an edition; computed once and shared by its variants."""
+def edition_fingerprint(root: Path, edition: Edition, siblings: Sequence[Edition] | None = None) -> str:
+    """Hash of every input of an edition; computed once and shared by its variants. `siblings`:
+    the editions of its script that share steps with it (render/share.py; read from the text
+    files when not given): their words of the shared kinds are its inputs too."""
     digest = hashlib.sha256()
+    if siblings is None:
+        siblings = load_siblings(root, edition)
+    digest.update(shared_words(siblings).encode())
     # Every product file: one product inherits brochure.yaml's values. Of the text file, only the
     # words this product prints: a paragraph of the brochure edited does not rebuild the leaflet.
     digest.update(repr((edition.language, edition.labels, edition.meta, edition.sections, edition.figures)).encode())

@@ -47,6 +47,7 @@ from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.preview import parts
 from brochure_build.preview.parts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
 from brochure_build.render import linebreaks
+from brochure_build.render.share import sharing_kinds
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition, Settings
@@ -177,6 +178,7 @@ class Preview:
         self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
+        self.scripts: dict[str, str] = {}  # language -> the script of its words, known once a render shared steps
         self.last_choices: dict[tuple[str, str], object] = {}  # (language, section) → the copy-fit setting shown last
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
         self.fonts_checked = False
@@ -333,6 +335,9 @@ class Preview:
                 self.load_settings()
             elif path.startswith("fonts/"):
                 self.fonts_checked = False
+        if texts and self.settings is not None and sharing_kinds(self.settings, "script"):
+            # One language's words may change the step its script siblings share (share.py).
+            texts |= {code for code, script in list(self.scripts.items()) if script in {self.scripts.get(t) for t in texts}}
         with self.condition:
             shown = set(self.views) | set(self.pending) | ({self.focus} if self.focus else set())
             for code in shown if every_language else shown & texts:
@@ -429,25 +434,47 @@ class Preview:
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
         from brochure_build.render.pdf import TextLookup
+        from brochure_build.render.share import choose_shared, recall_shared, script_of, script_siblings, shared_steps
         from brochure_build.render.templating import render_html, unlinked_stylesheets
 
-        out_dir = self.root / PREVIEW_DIR / code
-        lookup = TextLookup(edition.text_file, content.text_file(code))
+        def fitter_of(edition: Edition) -> Fitter:
+            code = edition.language.code
+            out_dir = self.root / PREVIEW_DIR / code
+            lookup = TextLookup(edition.text_file, content.text_file(code))
+            sheets = unlinked_stylesheets(self.root, edition.settings)
 
-        sheets = unlinked_stylesheets(self.root, edition.settings)
+            def layout(run, css):
+                html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css, sheets)
+                return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup, sheets)
 
-        def layout(run, css):
-            html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, run, css, sheets)
-            return self.renderer.render(html, out_dir / "fit.html", f"{code} preview", lookup, sheets)
+            return Fitter(self.root, edition, layout, digest, f"{code} preview")
 
-        fitter = Fitter(self.root, edition, layout, layout_digest(self.root, edition), f"{code} preview")
+        digest = layout_digest(self.root, edition)
+        fitter = fitter_of(edition)
+        siblings: tuple | None = ()
+        if sharing_kinds(edition.settings, "script"):
+            try:  # the editions of its script, whose words decide the steps a kind shares by script (share.py)
+                everything = check_inputs(self.root, None, self.inputs)[0][1]
+                self.scripts.update((other.language.code, script_of(other)) for other in everything)
+                siblings = script_siblings(edition, everything)
+            except ContentError:  # another text file does not load: the shared steps wait for it
+                siblings = None
+        shared = shared_steps(fitter, [fitter_of(other) for other in siblings], search) if siblings is not None else {}
         choices: dict = {}
         provisional: list[str] = []
         for run in fittable(edition):
             ids = tuple(section.spec.id for section in run)
-            choice = fitter.recall(run)
-            if choice is None and search:
-                choice, _ = fitter.choose(run)
+            group = shared.get(ids[0])
+            if not edition.settings.kinds[run[0].spec.kind].fit.share:
+                choice = fitter.recall(run)
+                if choice is None and search:
+                    choice, _ = fitter.choose(run)
+            elif group is not None:  # its step shared with other runs, all of them known
+                choice = recall_shared(fitter, run, group)
+                if choice is None and search:
+                    choice, _ = choose_shared(fitter, run, group)
+            else:
+                choice = None
             if choice is None:
                 choice = self.last_choices.get((code, ids[0]))
                 provisional.append(ids[0])

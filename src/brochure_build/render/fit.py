@@ -14,8 +14,10 @@ whole edition), so a setting is tried on one or two pages, not on the edition. T
    out an unchanged section once, at its remembered setting, and searches only what changed.
 
 Optional fields the kind names (a pull quote) are shown only when the page cannot be filled
-without them. The chosen layouts of the screen variant are the pages written: sections are
-joined into one document, not laid out again.
+without them. A kind that asks to share one step (`fit: share:`) has its runs set at the smallest
+step any of them takes alone, and fitted again at it (share.py); that choice is cached apart.
+The chosen layouts of the screen variant are the pages written: sections are joined into one
+document, not laid out again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +58,9 @@ class Choice:
     frames: dict[str, float] = field(default_factory=dict)  # figure id -> frame height, mm
     optional: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()  # optional fields the section offers but the page did not need
+    shared: tuple[str, ...] = ()  # `share:`: the languages whose runs of the kind take this one step
+    shared_sections: tuple[str, ...] = ()  # and the sections (first of each run) that do
+    own_step: int | None = None  # the step the run would take on its own, when sharing set another
 
     def css(self) -> str:
         rules = []
@@ -70,9 +75,13 @@ class Choice:
         return "\n".join(rules)
 
     def report(self) -> dict:
-        return {"step": self.step, "steps": self.steps, "values": self.values,
-                "frames": {figure: f"{height:g}mm" for figure, height in self.frames.items()},
-                "optional": list(self.optional)}
+        report = {"step": self.step, "steps": self.steps, "values": self.values,
+                  "frames": {figure: f"{height:g}mm" for figure, height in self.frames.items()},
+                  "optional": list(self.optional)}
+        if self.shared:
+            report.update(shared=list(self.shared), shared_sections=list(self.shared_sections),
+                          own_step=self.step if self.own_step is None else self.own_step)
+        return report
 
 
 def fit_css(choices: dict[str, Choice]) -> str:
@@ -242,6 +251,7 @@ class Fitter:
         self.digest = digest
         self.context = context
         self.trials_run = 0
+        self.own: dict[str, Choice] = {}  # run (first section's id) -> its unconstrained choice
 
     # --- trials and choices, cached by what decides the layout (not where the HTML is kept)
     def run_key(self, section: Run) -> str:
@@ -273,16 +283,26 @@ class Fitter:
         write_text_atomic(path, json.dumps(result.to_json()))
         return result
 
-    def recall(self, section: Run) -> Choice | None:
-        """The choice made last time for exactly these words, layouts and fonts, if any."""
-        path = self.root / CACHE_DIR / f"choice-{self.run_key(section)[:32]}.json"
+    def choice_path(self, section: Run, step: int | None) -> Path:
+        """Where the choice for the run's words is kept: the run's own, or (`step`) the one at a step
+        shared with other runs (share:), under another key."""
+        key = self.run_key(section)
+        if step is not None:
+            key = hashlib.sha256(f"{key}\0shared step {step}".encode()).hexdigest()
+        return self.root / CACHE_DIR / f"choice-{key[:32]}.json"
+
+    def recall(self, section: Run, step: int | None = None) -> Choice | None:
+        """The choice made last time for exactly these words, layouts and fonts (at the shared
+        `step`, if given), if any."""
+        path = self.choice_path(section, step)
         fit = self.edition.settings.kinds[section[0].spec.kind].fit
+        wanted = step
         try:
             last = json.loads(path.read_text())
             step, frames, optional = int(last["step"]), dict(last["frames"]), list(last["optional"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        if not 0 <= step < fit.steps:
+        if not 0 <= step < fit.steps or (wanted is not None and step != wanted):
             return None
         offered = offered_fields(section, fit)
         shown = tuple(name for name in optional if name in offered)
@@ -291,31 +311,44 @@ class Fitter:
                       {figure: float(height) for figure, height in frames.items()}, shown,
                       tuple(name for name in offered if name not in shown))
 
-    def remember(self, section: Run, choice: Choice) -> None:
-        path = self.root / CACHE_DIR / f"choice-{self.run_key(section)[:32]}.json"
+    def remember(self, section: Run, choice: Choice, step: int | None = None) -> None:
+        path = self.choice_path(section, step)
         write_text_atomic(path, json.dumps({"step": choice.step, "frames": choice.frames, "optional": list(choice.optional)}))
 
     # --- the search
-    def choose(self, section: Run) -> tuple[Choice, Trial]:
-        """The best setting for the run `section` and its layout (document kept); BuildError when none fits."""
-        fit = self.edition.settings.kinds[section[0].spec.kind].fit
-        offered = offered_fields(section, fit)
-        recalled = self.recall(section)
-        if recalled is not None:  # the same words in the same layouts: the same search would choose the same
-            self.remember(section, recalled)  # recently used: kept by prune()
-            return recalled, self.trial(section, recalled, keep=True)
-        best = self.search(section, fit, ())
-        if offered and best[1].lowest_text_fill() < GOAL:
-            with_optional = self.search(section, fit, offered, must_fit=False)
-            if with_optional is not None and with_optional[1].lowest_text_fill() > best[1].lowest_text_fill():
-                best = with_optional
-        choice, trial = best
-        if trial.document is None:  # its numbers came from the cache: lay it out for the pages
+    def choose(self, section: Run, step: int | None = None) -> tuple[Choice, Trial]:
+        """The best setting for the run `section` (at `step`, when it shares one with other runs)
+        and its layout (document kept); BuildError when none fits."""
+        choice, trial = self.choice(section, step)
+        if trial is None or trial.document is None:  # recalled, or its numbers came from the cache: lay it out for the pages
             trial = self.trial(section, choice, keep=True)
-        self.remember(section, choice)
         return choice, trial
 
-    def search(self, section: Run, fit: FitSpec, shown: tuple[str, ...], must_fit: bool = True):
+    def own_choice(self, section: Run) -> Choice:
+        """The setting the run would take on its own (recalled or searched, not laid out again)."""
+        ident = section[0].spec.id
+        if ident not in self.own:
+            self.own[ident] = self.choice(section, None)[0]
+        return self.own[ident]
+
+    def choice(self, section: Run, step: int | None) -> tuple[Choice, Trial | None]:
+        fit = self.edition.settings.kinds[section[0].spec.kind].fit
+        offered = offered_fields(section, fit)
+        recalled = self.recall(section, step)
+        if recalled is not None:  # the same words in the same layouts: the same search would choose the same
+            self.remember(section, recalled, step)  # recently used: kept by prune()
+            return recalled, None
+        best = self.search(section, fit, (), step=step)
+        if offered and best[1].lowest_text_fill() < GOAL:
+            with_optional = self.search(section, fit, offered, must_fit=False, step=step)
+            if with_optional is not None and with_optional[1].lowest_text_fill() > best[1].lowest_text_fill():
+                best = with_optional
+        self.remember(section, best[0], step)
+        return best
+
+    def search(self, section: Run, fit: FitSpec, shown: tuple[str, ...], must_fit: bool = True,
+               step: int | None = None):
+        """The best fitting setting with the optional fields `shown`: of every step, or only of `step`."""
         code = self.edition.language.code
         first, last = run_pages(section)
         planned = last - first + 1
@@ -338,26 +371,27 @@ class Fitter:
                 tried[key(choice)] = self.trial(section, choice, keep=False)
             return tried[key(choice)]
 
+        lowest, highest = (0, fit.steps - 1) if step is None else (step, step)
         # The largest step first: most text fits it (then only the frames are left to grow), and
         # a text that does not gives the measure to predict the step down from.
-        current = make(fit.steps - 1, smallest)
+        current = make(highest, smallest)
         best: tuple[Choice, Trial] | None = None
         for _ in range(MAX_TRIALS):
             result = run(current)
             if result.fits(planned) and (best is None or rank(current, result) > rank(*best)):
                 best = (current, result)
-            step, heights = predict(current, result, ranges, fit.steps, planned, frames)
-            if not result.fits(planned) and (step, heights) >= (current.step, current.frames):
+            next_step, heights = predict(current, result, ranges, fit.steps, planned, frames, lowest, highest)
+            if not result.fits(planned) and (next_step, heights) >= (current.step, current.frames):
                 # The model would not go lower: frames back to their smallest first, then a step down.
-                step, heights = (current.step, smallest) if current.frames != smallest else (current.step - 1, smallest)
-            if step < 0:
+                next_step, heights = (current.step, smallest) if current.frames != smallest else (current.step - 1, smallest)
+            if next_step < lowest:
                 break
-            following = make(step, heights)
+            following = make(next_step, heights)
             if key(following) in tried:
                 break  # converged: this setting was laid out already
             current = following
         if best is None:
-            smallest_choice = make(0, smallest)
+            smallest_choice = make(lowest, smallest)
             result = run(smallest_choice)
             if result.fits(planned):
                 best = (smallest_choice, result)
@@ -390,17 +424,18 @@ def offered_fields(run: Run, fit: FitSpec) -> tuple[str, ...]:
 
 
 def predict(choice: Choice, trial: Trial, ranges, steps: int, planned: int,
-            frames: list[Frame]) -> tuple[int, dict[str, float]]:
-    """From `trial` (laid out at `choice`), the largest step whose text fits the planned text pages
-    with the frames at their smallest, and the frame heights that then fill the last text page."""
+            frames: list[Frame], lowest: int = 0, highest: int | None = None) -> tuple[int, dict[str, float]]:
+    """From `trial` (laid out at `choice`), the largest step (from `lowest` to `highest`) whose text
+    fits the planned text pages with the frames at their smallest, and the frame heights that then
+    fill the last text page."""
     text_pages = max(1, planned - sum(1 for text in trial.text_pages if not text))
     page_mm = trial.live_mm
     grown = sum(choice.frames.values())
     smallest = {frame.figure: frame.low for frame in frames}
     text_mm = max(1.0, trial.used_text() * page_mm - grown)
     base = scale(ranges, steps, choice.step)
-    chosen = 0
-    for candidate in range(steps):
+    chosen = lowest
+    for candidate in range(lowest, steps if highest is None else highest + 1):
         if text_mm * scale(ranges, steps, candidate) / base + sum(smallest.values()) <= (text_pages - 0.015) * page_mm:
             chosen = candidate
     room = text_pages * page_mm * AIM - text_mm * scale(ranges, steps, chosen) / base - sum(smallest.values())
@@ -474,15 +509,24 @@ def file_digest(path: Path) -> bytes:
     return value
 
 
+Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how to lay out its runs, its messages' context
+
+
 def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
-                   layout: Callable[[str], object], context: str) -> tuple[dict[str, Choice], object]:
+                   layout: Callable[[str], object], context: str,
+                   siblings: Sequence[Sibling] = ()) -> tuple[dict[str, Choice], object]:
     """Choose the setting of every run the fitter sets, and lay out the screen pages with them.
 
     Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
     and the other sections (laid out in runs between them), joined page after page. Nothing is
-    laid out twice."""
+    laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
+    shared by script decide its step here too (share.py)."""
+    from brochure_build.render.share import choose_shared, shared_steps
+
     runs = {run[0].spec.id: run for run in fittable(edition)}
-    fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), layout_digest(root, edition), context)
+    digest = layout_digest(root, edition)
+    fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), digest, context)
+    shared = shared_steps(fitter, [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings])
     choices: dict[str, Choice] = {}
     documents = []
     pending: list[Section] = []
@@ -497,7 +541,7 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if pending:
             documents.append(layout(html_of(tuple(pending), "")))
             pending = []
-        choice, trial = fitter.choose(run)
+        choice, trial = choose_shared(fitter, run, shared.get(run[0].spec.id))
         for member in run:
             choices[member.spec.id] = choice
             fitted.add(member.spec.id)

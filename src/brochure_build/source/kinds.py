@@ -25,6 +25,8 @@ templates receive whatever fields they declare. A declaration reads:
         zh: {--body-size: [10.5pt, 13pt]}
       frames: grow                     # photo frames grow within their heights in brochure.yaml
       optional: [quote]                # fields shown only when the page needs them to fill
+      share: [edition, script]         # one step for every run of the kind in an edition, and
+                                       # across the editions whose language has the same script
 
 `type`: text (one text), texts (a list of texts), blocks (a list of headings, paragraphs, lists,
 titled boxes, quotes and figure references) or group (a list of entries, each with the `fields`
@@ -49,7 +51,8 @@ FIELD_KEYS = ("type", "becomes", "required", "may_differ", "fields")
 # Names a section already has in the templates (section.spec, .number, .words, .figures).
 RESERVED = ("spec", "number", "words", "figures")
 DECLARATION_SUFFIX = ".kind.yaml"
-FIT_KEYS = ("steps", "vary", "languages", "frames", "optional")
+FIT_KEYS = ("steps", "vary", "languages", "frames", "optional", "share")
+SHARE_SCOPES = ("edition", "script")
 MAX_STEPS = 24
 CUSTOM_PROPERTY = re.compile(r"--[a-z][a-z0-9-]*")
 BOUND = re.compile(r"\s*(-?\d{1,4}(?:\.\d{1,4})?)(pt|mm|px|em|%)?\s*")
@@ -97,6 +100,7 @@ class FitSpec:
     languages: tuple[tuple[str, tuple[Range, ...]], ...] = ()
     frames: bool = False
     optional: tuple[str, ...] = ()
+    share: tuple[str, ...] = ()  # "edition", "script": who sets this kind at one step (render/share.py)
 
     def ranges(self, language: str) -> tuple[Range, ...]:
         """The ranges for `language`: the kind's, with the language's own bounds where it has some."""
@@ -209,7 +213,12 @@ def parse_fit(value: Any, fields: tuple[FieldSpec, ...], report) -> FitSpec | No
             report(f"fit.optional[{index}]", f"{name!r} is not a field of this kind")
         elif spec.required:
             report(f"fit.optional[{index}]", f"{name!r} is required: only an optional field (required: false) can be left out")
-    return FitSpec(steps, vary, tuple(languages), frames == "grow", tuple(optional))
+    share = value.get("share") or []
+    if not isinstance(share, list) or not all(scope in SHARE_SCOPES for scope in share) or len(set(share)) < len(share):
+        report("fit.share", f"expected a list of {' and '.join(SHARE_SCOPES)} (one step for every run of the kind in an "
+                            f"edition; and in every edition of the same script), such as [edition, script]; found {share!r}")
+        share = []
+    return FitSpec(steps, vary, tuple(languages), frames == "grow", tuple(optional), tuple(share))
 
 
 def parse_ranges(value: Any, path: str, steps: int, report) -> tuple[Range, ...]:
