@@ -19,6 +19,7 @@ from struct import error as struct_error
 from brochure_build.errors import BuildError
 from brochure_build.render.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
 from brochure_build.render.fontsubsets import SubsetCache
+from brochure_build.render.linebreaks import LineBreaks
 
 # WeasyPrint's variant switches. Alone they do not make valid files (DESIGN.md): the CMYK colours,
 # output profile, converted photos and the postprocess stage do the rest.
@@ -125,14 +126,12 @@ class Renderer:
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
         self.stylesheets = ParsedStylesheets(weasyprint, self.font_config, self.fetcher)
-        self.remembered_lines = None
+        self.remembered_lines: LineBreaks | None = None
 
-    def line_breaks(self):
+    def line_breaks(self) -> LineBreaks:
         """The renderer's line-break memo (linebreaks.py), made on first use: a line is broken once,
         not again on every try of column balancing, every copy-fit trial and every variant."""
         if self.remembered_lines is None:
-            from brochure_build.render.linebreaks import LineBreaks
-
             self.remembered_lines = LineBreaks(self.font_config)
         return self.remembered_lines
 
