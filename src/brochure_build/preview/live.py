@@ -434,7 +434,7 @@ class Preview:
         now when `search`, else the setting it was shown with last (provisional, listed)."""
         from brochure_build.render.fit import Fitter, fittable, layout_digest
         from brochure_build.render.pdf import TextLookup
-        from brochure_build.render.share import choose_shared, recall_shared, script_of, script_siblings, shared_steps
+        from brochure_build.render.share import choose_shared, recall_shared, script_of, script_siblings, shared_step
         from brochure_build.render.templating import render_html, unlinked_stylesheets
 
         def fitter_of(edition: Edition) -> Fitter:
@@ -459,12 +459,12 @@ class Preview:
                 siblings = script_siblings(edition, everything)
             except ContentError:  # another text file does not load: the shared steps wait for it
                 siblings = None
-        shared = shared_steps(fitter, [fitter_of(other) for other in siblings], search) if siblings is not None else {}
+        others = [fitter_of(other) for other in siblings or ()]
         choices: dict = {}
         provisional: list[str] = []
         for run in fittable(edition):
             ids = tuple(section.spec.id for section in run)
-            group = shared.get(ids[0])
+            group = shared_step(fitter, others, run, search) if siblings is not None else None
             if not edition.settings.kinds[run[0].spec.kind].fit.share:
                 choice = fitter.recall(run)
                 if choice is None and search:

@@ -324,11 +324,15 @@ class Fitter:
             trial = self.trial(section, choice, keep=True)
         return choice, trial
 
-    def own_choice(self, section: Run) -> Choice:
-        """The setting the run would take on its own (recalled or searched, not laid out again)."""
+    def own_choice(self, section: Run, search: bool = True) -> Choice | None:
+        """The setting the run would take on its own (recalled, or searched when `search`; not
+        laid out again); None when not searched and not known."""
         ident = section[0].spec.id
         if ident not in self.own:
-            self.own[ident] = self.choice(section, None)[0]
+            known = self.choice(section, None)[0] if search else self.recall(section)
+            if known is None:
+                return None
+            self.own[ident] = known
         return self.own[ident]
 
     def choice(self, section: Run, step: int | None) -> tuple[Choice, Trial | None]:
@@ -381,7 +385,7 @@ class Fitter:
             if result.fits(planned) and (best is None or rank(current, result) > rank(*best)):
                 best = (current, result)
             next_step, heights = predict(current, result, ranges, fit.steps, planned, frames, lowest, highest)
-            if not result.fits(planned) and (next_step, heights) >= (current.step, current.frames):
+            if not result.fits(planned) and not lower(next_step, heights, current):
                 # The model would not go lower: frames back to their smallest first, then a step down.
                 next_step, heights = (current.step, smallest) if current.frames != smallest else (current.step - 1, smallest)
             if next_step < lowest:
@@ -416,6 +420,13 @@ class Fitter:
         return (f"{self.context}: section {names} does not fit {planned_pages(first, last)} in any "
                 f"setting of {kind.declaration}: at the smallest ({setting}) {left} are left over; shorten the text, "
                 "or widen the ranges in the declaration")
+
+
+def lower(step: int, heights: dict[str, float], current: Choice) -> bool:
+    """Whether the setting (`step`, `heights`) sets less than `current`: a smaller step, or the same
+    step with a frame smaller (a prediction held at the shared step can only move the frames)."""
+    return step < current.step or (step == current.step and any(
+        height < current.frames.get(figure, height) for figure, height in heights.items()))
 
 
 def offered_fields(run: Run, fit: FitSpec) -> tuple[str, ...]:
@@ -521,12 +532,12 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     and the other sections (laid out in runs between them), joined page after page. Nothing is
     laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
     shared by script decide its step here too (share.py)."""
-    from brochure_build.render.share import choose_shared, shared_steps
+    from brochure_build.render.share import choose_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
     digest = layout_digest(root, edition)
     fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), digest, context)
-    shared = shared_steps(fitter, [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings])
+    others = [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings]
     choices: dict[str, Choice] = {}
     documents = []
     pending: list[Section] = []
@@ -541,7 +552,7 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if pending:
             documents.append(layout(html_of(tuple(pending), "")))
             pending = []
-        choice, trial = choose_shared(fitter, run, shared.get(run[0].spec.id))
+        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run))
         for member in run:
             choices[member.spec.id] = choice
             fitted.add(member.spec.id)

@@ -119,38 +119,33 @@ class Shared:
     sections: tuple[str, ...]
 
 
-def shared_steps(fitter, siblings: Sequence, search: bool = True) -> dict[str, Shared]:
-    """For each run of `fitter`'s edition whose kind shares its step: the smallest step any member
-    of its group takes on its own. `siblings`: the Fitters of the script siblings' editions.
-    Without `search` (the preview's quick render) only what the cache remembers: a group with a
-    member not chosen yet is left out."""
+def shared_step(fitter, siblings: Sequence, run, search: bool = True) -> Shared | None:
+    """For a run of `fitter`'s edition whose kind shares its step: the smallest step any member of
+    its group takes on its own (None for a kind that does not share). `siblings`: the Fitters of the
+    script siblings' editions. Without `search` (the preview's quick render) only what the cache
+    remembers: None too when a member has not been chosen yet."""
     from brochure_build.render.fit import fittable
 
     edition = fitter.edition
+    kind = run[0].spec.kind
+    fit = edition.settings.kinds[kind].fit
+    if not fit.share:
+        return None
     order = [language.code for language in edition.settings.languages]
-    runs_of = {id(member): fittable(member.edition) for member in (fitter, *siblings)}
-    result: dict[str, Shared] = {}
-    for run in runs_of[id(fitter)]:
-        kind = run[0].spec.kind
-        fit = edition.settings.kinds[kind].fit
-        if not fit.share:
-            continue
-        members = [(member, other) for member in ((fitter, *siblings) if "script" in fit.share else (fitter,))
-                   for other in runs_of[id(member)]
-                   if other[0].spec.kind == kind and ("edition" in fit.share or other[0].spec.id == run[0].spec.id)]
-        own = [member.own_choice(other) if search else member.recall(other) for member, other in members]
-        if None in own:
-            continue
-        step = min(choice.step for choice in own)
-        languages = sorted({member.edition.language.code for member, _ in members}, key=order.index)
-        sections = list(dict.fromkeys(other[0].spec.id for _, other in members))
-        result[run[0].spec.id] = Shared(step, tuple(languages), tuple(sections))
-    return result
+    members = [(member, other) for member in ((fitter, *siblings) if "script" in fit.share else (fitter,))
+               for other in fittable(member.edition)
+               if other[0].spec.kind == kind and ("edition" in fit.share or other[0].spec.id == run[0].spec.id)]
+    own = [member.own_choice(other, search) for member, other in members]
+    if None in own:
+        return None
+    languages = sorted({member.edition.language.code for member, _ in members}, key=order.index)
+    sections = list(dict.fromkeys(other[0].spec.id for _, other in members))
+    return Shared(min(choice.step for choice in own), tuple(languages), tuple(sections))
 
 
 def recall_shared(fitter, run, shared: Shared):
     """The run's choice at the shared step, if the cache remembers it (no layout, no search)."""
-    own = fitter.recall(run)
+    own = fitter.own_choice(run, search=False)
     if own is None:
         return None
     choice = fitter.recall(run, None if own.step == shared.step else shared.step)
