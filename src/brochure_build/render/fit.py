@@ -260,7 +260,7 @@ class Fitter:
         digest = hashlib.sha256(f"{self.digest}\0{self.edition.language!r}\0{self.edition.labels!r}\0{section!r}".encode())
         for figure in (figure for member in section for figure in member.figures):
             try:
-                digest.update(hashlib.sha256((self.root / "assets" / figure.spec.file).read_bytes()).digest())
+                digest.update(file_digest(self.root / "assets" / figure.spec.file))
             except OSError:
                 digest.update(b"<missing>")
         return digest.hexdigest()
