@@ -22,8 +22,11 @@ PRIORITIES = ("priority-1", "priority-2", "priority-3", "priority-4")
 def share(project, scopes: str) -> None:
     """Add `share: <scopes>` to the brochure's priority kind's `fit:` (its last key)."""
     path = project / PRIORITY
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("  share:")]
-    assert lines[-1].startswith("  frames:"), "fit: is the declaration's last mapping"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    end = max(number for number, line in enumerate(lines) if line.startswith("  frames:"))
+    # After `frames:` only the declaration's own `share:` and its comment: fit: is the last mapping.
+    assert all(line.startswith(("  share:", "  #")) for line in lines[end + 1:]), lines[end + 1:]
+    lines = lines[: end + 1]
     path.unlink()
     path.write_text("\n".join(lines) + f"\n  share: {scopes}\n", encoding="utf-8")
 
