@@ -79,6 +79,14 @@ def project_copy(root: Path, folder: Path) -> Path:
     return folder
 
 
+def save(path: Path, text: str) -> None:
+    """Write as an editor saves: whole, by renaming a finished file over the old (the preview
+    must never read a half-written file and report it empty)."""
+    temporary = path.with_name(f".{path.name}.tmp")  # a name the preview does not watch
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
 def edit_paragraph(text_file: Path, run: int) -> None:
     """Change one word of one paragraph, as a translator saving a correction would: the first
     paragraph under `priority-2:` gets "also" added or taken away."""
@@ -89,7 +97,7 @@ def edit_paragraph(text_file: Path, run: int) -> None:
     middle = len(words) // 2
     words = words[:middle] + ["also"] + words[middle:] if run % 2 == 0 else [w for i, w in enumerate(words) if i != middle]
     lines[number] = " ".join(words) + "\n"
-    text_file.write_text("".join(lines), encoding="utf-8")
+    save(text_file, "".join(lines))
 
 
 def edit_chinese(text_file: Path, run: int) -> None:
@@ -98,7 +106,7 @@ def edit_chinese(text_file: Path, run: int) -> None:
     number = next(number for number in range(start, len(lines)) if lines[number].startswith(EDITED_PARAGRAPH))
     line = lines[number]
     lines[number] = line.replace("，", "，也", 1) if run % 2 == 0 else line.replace("，也", "，", 1)
-    text_file.write_text("".join(lines), encoding="utf-8")
+    save(text_file, "".join(lines))
 
 
 def edit_times(root: Path, runs: int) -> tuple[float, float, float]:

@@ -324,6 +324,7 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
             for render in ("first", "repeated", "split at page 8"):
                 # The same split twice (the preview moves it to balance the parts), then another.
                 preview.splits[code] = 8 if render == "split at page 8" else middle
+                preview.units.clear()  # every page laid out again, not kept from the render before
                 pdf, images, problems, steps, _ = preview.render_pages(code)
                 assert problems == [], code
                 assert "part 2 total" in steps and "whole" not in steps, (code, steps)  # laid out in two parts
@@ -337,6 +338,54 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
     finally:
         preview.stop()
     assert inline.split_first_line is original and preferred.split_first_line is original  # patched during renders only
+
+
+def test_the_split_moves_to_where_the_parts_take_the_same_time(project):
+    """The parts' times teach what each unit of sections costs; the split goes where the two are
+    expected to finish together, and stays there while the times are near (no swinging)."""
+    _, (edition,) = content.load_content(project, ["en"])
+    assert previewparts.split_pages(edition) == [2, 5, 6, 7, 8, 9, 10, 11, 12]
+    costs = previewparts.unit_costs(edition, {}, 7, (0.4, 1.2))  # pages 1–6 took 0.4 s, pages 7–12 1.2 s
+    assert sorted(costs) == [1, 2, 5, 6, 7, 8, 9, 10, 11, 12] and round(sum(costs.values()), 6) == 1.6
+    assert previewparts.rebalance(edition, 7, costs) == 9  # 0.4 + 2 × 0.2 s before page 9: 0.8 s each side
+    costs = previewparts.unit_costs(edition, costs, 9, (0.85, 0.75))
+    assert previewparts.rebalance(edition, 9, costs) == 9  # 0.1 s apart: one unit either way would be worse
+    costs = previewparts.unit_costs(edition, costs, 9, (0.5, 0.5))
+    assert previewparts.rebalance(edition, 9, costs) == 9
+
+
+@pytest.mark.filterwarnings("ignore:No fonts configured in FontConfig")  # on purpose: fonts.isolate_fontconfig
+def test_a_text_edit_lays_out_only_the_pages_it_changed(built_project):
+    """One word added to a paragraph: the preview lays out the unit of sections holding it (in
+    this process, the helper idle) and keeps every other page from the render before; the pages
+    are those of the whole edition laid out in one piece at the same settings."""
+    warm = Preview(built_project, parallel=True)
+    fresh = Preview(built_project, parallel=False)
+    try:
+        edition = warm.edition("en")
+        _, before, _, _, _ = warm.render_pages("en")
+        text_file = built_project / "brochure" / "text" / "en.yaml"
+        lines = text_file.read_text(encoding="utf-8").splitlines(keepends=True)
+        start = next(n for n, line in enumerate(lines) if line.strip() == "priority-2:")
+        number = next(n for n in range(start, len(lines)) if lines[n].startswith("      - "))
+        lines[number] = lines[number].replace(" the ", " the very ", 1)
+        text_file.write_text("".join(lines), encoding="utf-8")
+        warm.apply(warm.watcher.changes())
+        pdf, after, problems, steps, provisional = warm.render_pages("en")
+        assert "priority-2" in provisional and problems == []
+        assert "part 1 total" in steps and "part 2 total" not in steps, steps  # one part: the edited unit
+        unit = next(group for group in previewparts.units(edition) if "priority-2" in [s.spec.id for s in group])
+        pages = list(range(unit[0].spec.first_page, unit[-1].spec.last_page + 1))
+        assert [n for n, (a, b) in enumerate(zip(before, after, strict=True), 1) if a is not b] == pages
+        assert any(before[n - 1] != after[n - 1] for n in pages)  # the word is on them
+
+        fresh.last_choices = dict(warm.last_choices)  # the same provisional settings
+        whole, _, _, whole_steps, _ = fresh.render_pages("en")
+        assert "whole" in whole_steps
+        assert bitmaps(pdf) == bitmaps(whole)
+    finally:
+        warm.stop()
+        fresh.stop()
 
 
 def test_a_part_that_strays_from_the_plan_is_laid_out_whole(project):
@@ -419,6 +468,7 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
         helper = preview.helper.process
         helper.kill()
         helper.wait()
+        preview.units.clear()  # the pages laid out again, not kept: the helper has a part to do
         _, images, problems, steps, _ = preview.render_pages("ar")  # between renders: a new helper takes the part
         assert preview.helper.process is not helper and preview.helper.process.poll() is None
         assert len(images) == 12 and problems == [] and "part 2 total" in steps
@@ -433,10 +483,12 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
             preview.helper.process.kill()
 
         preview.helper.submit = dies_at_once
+        preview.units.clear()
         _, images, problems, steps, _ = preview.render_pages("ar")
         assert len(images) == 12 and problems == [] and "whole" in steps
         assert "ar  preview: the preview's helper process stopped" in capsys.readouterr().err
         preview.helper.submit = submit
+        preview.units.clear()
         _, images, _, steps, _ = preview.render_pages("ar")
         assert len(images) == 12 and "part 2 total" in steps and "whole" not in steps
         helper = preview.helper.process
@@ -605,6 +657,8 @@ def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel)
             first = preview.wait("en", first.revision, timeout=WAIT)
         assert first.generation == 1 and not first.error, first.error
         slow_seconds = first.seconds
+        helper = preview.helper.process
+        assert (helper is not None) == parallel
         base.write_text(slow + "/* saved again */\n", encoding="utf-8")  # another slow render starts
         view = first
         while not view.rendering:
@@ -615,8 +669,31 @@ def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel)
         while view.generation == first.generation:
             view = preview.wait("en", view.revision, timeout=WAIT)
         waited = time.monotonic() - saved
+        same_helper = preview.helper.process is helper and (helper is None or helper.poll() is None)
     finally:
         preview.stop()
     assert preview.abandoned == 1 and "en  preview abandoned after" in capsys.readouterr().out
     assert view.generation == 2 and not view.error  # the abandoned render published no pages
     assert waited < slow_seconds, (waited, slow_seconds)  # did not wait for the slow render to end
+    # In parts, the helper's stale part was interrupted, not the helper: it laid out its part of
+    # the fix warm, and it ended with the preview, having removed its fonts (SIGTERM would not be 0).
+    assert same_helper and (helper is None or helper.returncode == 0)
+
+
+def test_the_status_says_while_the_copy_fit_is_searched(project):
+    """A never-built project: the first pages come at a provisional copy-fit and the status says the
+    search follows (the page shows it; serve.time_edit waits for it before timing a save); the
+    searched pages end it."""
+    preview = Preview(project, "en", parallel=False)
+    preview.start()
+    try:
+        view = preview.view("en")
+        while view.generation < 1 and not view.error:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        assert view.generation == 1 and view.searching and preview.status("en", view)["searching"] is True
+        while view.generation < 2 and not view.error:
+            view = preview.wait("en", view.revision, timeout=WAIT)
+        assert view.generation == 2 and not view.searching and preview.status("en", view)["searching"] is False
+        assert preview.status("en", view)["state"] == "ready"
+    finally:
+        preview.stop()

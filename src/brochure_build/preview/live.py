@@ -19,9 +19,9 @@ pages and reports the error; the next change tries again.
 A render that a newer change makes stale is abandoned: a watchdog thread scans the files while a
 render runs and, when one changes that concerns the language being rendered, raises
 RenderAbandoned in the render thread (CPython's PyThreadState_SetAsyncExc: WeasyPrint's layout
-is Python, so it stops at its next bytecode; the helper process is stopped too), and the next
-render starts from the newer files. Without it a render of a slow stylesheet held every fix
-saved meanwhile until it ended.
+is Python, so it stops at its next bytecode; the helper's part is interrupted too, and the
+helper stays warm), and the next render starts from the newer files. Without it a render of a
+slow stylesheet held every fix saved meanwhile until it ended.
 
 The watcher polls the size and modification time of every file under the four folders every
 0.05 s. About fifty files: a scan costs well under a millisecond, it sees editors' save-by-rename
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import hashlib
 import os
 import sys
 import threading
@@ -140,6 +141,7 @@ class View:
     steps: dict[str, float] = field(default_factory=dict)  # where those seconds went; cpu: CPU seconds in all
     latency: float | None = None         # from saving the file that triggered it to its images being served
     pdf: Path | None = None              # the preview PDF
+    searching: bool = False              # these pages show a provisional copy-fit; the search for it follows
 
 
 @dataclass
@@ -178,6 +180,9 @@ class Preview:
         self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
         self.splits: dict[str, int] = {}          # language → the page its next render is split at
+        self.units: dict[str, dict[str, parts.UnitPages]] = {}  # language → its units' pages, by their HTML
+        self.jobs_made = 0                        # parts laid out so far: names their PDFs
+        self.unit_seconds: dict[str, dict[int, float]] = {}  # language → what each unit (by first page) takes to lay out
         self.scripts: dict[str, str] = {}  # language -> the script of its words, known once a render shared steps
         self.last_choices: dict[tuple[str, str], object] = {}  # (language, section) → the copy-fit setting shown last
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
@@ -269,9 +274,7 @@ class Preview:
                     continue  # it ended meanwhile
                 self.abandoning = rendering
                 raise_in_thread(rendering[0], RenderAbandoned)
-            helper = self.helper.process
-            if helper is not None:
-                helper.kill()  # its part is stale too; and the render thread may be waiting for it
+            self.helper.interrupt()  # its part is stale too; and the render thread may be waiting for it
 
     @contextmanager
     def abandonable(self, code: str):
@@ -387,8 +390,7 @@ class Preview:
             with self.abandonable(code):
                 pdf, images, problems, steps, provisional = self.render_pages(code, pending.fit)
         except RenderAbandoned:
-            self.abandoned += 1
-            self.helper.stop()  # killed by the watchdog: started again on the next split render
+            self.abandoned += 1  # the helper's part was interrupted: it stays warm for the next
             with self.condition:  # rendered again with the change that made it stale, as soon as the watcher sees it
                 again = self.pending.setdefault(code, Pending(pending.saved_at))
                 again.changed |= pending.changed
@@ -413,7 +415,8 @@ class Preview:
             old = self.views.get(code) or View(code)
             view = self.publish(code, rendering=False, error="", problems="\n".join(problems), images=images,
                                 generation=old.generation + 1, previous=(old.generation, old.images), pdf=pdf,
-                                seconds=seconds, steps=steps, latency=time.time() - pending.saved_at if pending.saved_at else None)
+                                seconds=seconds, steps=steps, latency=time.time() - pending.saved_at if pending.saved_at else None,
+                                searching=bool(provisional))
         after = f", {view.latency:.2f} s after saving {', '.join(sorted(pending.changed))}" if view.latency is not None else ""
         steps = ", ".join(f"{step} {value:.2f}" for step, value in view.steps.items())
         print(f"{code:3} preview {view.generation}: {len(images)} pages in {seconds:.2f} s ({steps}){after}", flush=True)
@@ -490,7 +493,7 @@ class Preview:
 
         Laid out in two parts at once when the plan allows (parts.py), else in one piece, with the
         copy-fit settings of fit_choices; the sections whose setting is provisional are returned too."""
-        from brochure_build.render.fit import fit_css
+        from brochure_build.render.fit import fit_css, layout_digest
         from brochure_build.render.images import prepare_images
         from brochure_build.render.pdf import Renderer
         from brochure_build.render.templating import render_html, unlinked_stylesheets
@@ -508,50 +511,91 @@ class Preview:
         photos = prepare_images(self.root, edition.settings, "screen", [figure.spec for figure in edition.figures.values()])
         choices, provisional = self.fit_choices(edition, code, search, photos)
         clock.lap("fit")
-        chosen_css = fit_css(choices)
-
         sheets = unlinked_stylesheets(self.root, edition.settings)
 
         def job(sections, part: str, foreign=()) -> PartJob:
+            # The settings of these sections only (fit_css scopes each rule to its section and its
+            # figures): a unit's HTML changes with its own setting, not with another unit's.
+            chosen_css = fit_css({s.spec.id: choices[s.spec.id] for s in sections if s.spec.id in choices})
             html = render_html(self.environment, edition, "screen", self.root, out_dir, photos, sections, chosen_css, sheets)
             return PartJob(html=html, stylesheets=sheets, base=out_dir / f"{name}.html", pdf=out_dir / f"{name}{part}.pdf", context=context,
                            text_file=edition.text_file, text_display=content.text_file(code), fonts=edition.language.fonts,
                            specs=tuple(section.spec for section in sections), foreign_ids=tuple(foreign))
 
         pdf = out_dir / f"{name}.pdf"
-        split = self.splits.get(code)
-        if split not in parts.split_pages(edition):  # never split yet, or the plan changed
-            split = parts.first_split(edition)
-        if self.parallel and split is not None:
-            first, second = parts.split_sections(edition, split)
-            jobs = (job(first, "-part1", [s.spec.id for s in second]), job(second, "-part2", [s.spec.id for s in first]))
+        groups = parts.units(edition)
+        if self.parallel and len(groups) > 1:
+            # Each unit's pages are kept, by its HTML and the layouts and fonts: a text edit lays out
+            # the units it changed only, in two parts when it changed more than one.
+            digest = layout_digest(self.root, edition)
+            keys = [hashlib.sha256(f"{digest}\0{job(group, '').html}".encode()).hexdigest() for group in groups]
+            kept = dict(self.units.get(code, {}))
+            stale = [number for number, key in enumerate(keys) if key not in kept]
             clock.lap("html")
-            try:
-                results = self.render_parts(*jobs)
-            except parts.HelperError as error:
-                # Then this render is made in one piece; the helper starts again on the next.
-                print(f"{code:3} preview: {error}; laying the edition out in one piece", file=sys.stderr, flush=True)
-                results = None
-            clock.lap("parts")
-            errors = [result.error for result in results or () if result.error]
-            if errors:
-                raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
-            if results and all(parts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
-                parts.join_pdfs([part.pdf for part in jobs], pdf)
+            results: list[parts.PartResult] | None = []
+            if stale:
+                results, laid_out = self.render_units(edition, code, groups[stale[0]:stale[-1] + 1], job, clock)
+                for key, unit in zip(keys[stale[0]:stale[-1] + 1], laid_out, strict=False):
+                    kept[key] = unit
+            if results is not None:
+                units = [kept[key] for key in keys]
+                self.units[code] = dict(zip(keys, units, strict=True))
+                parts.join_pdfs([(unit.pdf, unit.indices) for unit in units], pdf)
+                parts.remove_unused(out_dir, name, {unit.pdf for unit in units})
                 clock.lap("join")
-                report = parts.merged_report(results[0].report, results[1].report)
-                problems = self.plan_problems(edition, report, context, provisional) + results[0].problems + results[1].problems
+                report = parts.merged_report([unit.report for unit in units])
+                problems = self.plan_problems(edition, report, context, provisional) + list(
+                    dict.fromkeys(problem for unit in units for problem in unit.problems))
                 steps = clock.result() | {f"part {number} {step}": seconds
                                           for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
-                self.splits[code] = parts.rebalance(edition, split, (results[0].steps["total"], results[1].steps["total"]))
-                return pdf, results[0].images + results[1].images, problems, steps, provisional
+                return pdf, tuple(image for unit in units for image in unit.images), problems, steps, provisional
             # A part strays from the plan: its pages are not the whole edition's. Lay it out in one piece.
+        self.units.pop(code, None)
         whole = self.render_part(job(edition.sections, ""))
         clock.lap("whole")
         if whole.error:
             raise BuildError(whole.error)
         problems = self.plan_problems(edition, whole.report, context, provisional) + whole.problems
         return pdf, whole.images, problems, clock.result() | whole.steps, provisional
+
+    def render_units(self, edition: Edition, code: str, span: list, job, clock: Stopwatch):
+        """Lay out the run of units `span` (in two parts at once when it has more than one unit):
+        the parts' results, and each unit's pages; (None, []) when a part strays from the plan or
+        the helper fails (then the edition is laid out in one piece). Raises BuildError."""
+        groups = parts.units(edition)
+        if len(span) == len(groups):  # the whole edition: split where the parts took the same time last
+            split = self.splits.get(code)
+            if split not in parts.split_pages(edition):  # never split yet, or the plan changed
+                split = parts.first_split(edition)
+            cut = next(number for number, group in enumerate(span) if group[0].spec.first_page == split)
+        else:
+            cut = parts.balanced_split(span) if len(span) > 1 else len(span)
+        pieces = [piece for piece in (span[:cut], span[cut:]) if piece]
+        everything = {section.spec.id for section in edition.sections}
+        self.jobs_made += 1
+        jobs = []
+        for number, piece in enumerate(pieces, 1):
+            sections = tuple(section for group in piece for section in group)
+            jobs.append(job(sections, f"-job{self.jobs_made}-{number}", everything - {s.spec.id for s in sections}))
+        try:
+            results = list(self.render_parts(*jobs)) if len(jobs) == 2 else [self.render_part(jobs[0])]
+        except parts.HelperError as error:
+            # Then this render is made in one piece; the helper starts again on the next.
+            print(f"{code:3} preview: {error}; laying the edition out in one piece", file=sys.stderr, flush=True)
+            return None, []
+        clock.lap("parts")
+        errors = [result.error for result in results if result.error]
+        if errors:
+            raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
+        if not all(parts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
+            return None, []
+        if len(span) == len(groups):
+            seconds = (results[0].steps["total"], results[1].steps["total"])
+            self.unit_seconds[code] = parts.unit_costs(edition, self.unit_seconds.get(code, {}), split, seconds)
+            self.splits[code] = parts.rebalance(edition, split, self.unit_seconds[code])
+        laid_out = [unit for result, part, piece in zip(results, jobs, pieces, strict=True)
+                    for unit in parts.unit_pages(result, part, piece)]
+        return results, laid_out
 
     @staticmethod
     def plan_problems(edition: Edition, report: dict, context: str, provisional: list[str]) -> list[str]:
@@ -589,6 +633,7 @@ class Preview:
             "revision": view.revision,
             "generation": view.generation,
             "state": state,
+            "searching": view.searching,
             "pages": [f"/pages/{code}/{view.generation}/{number}.jpg" for number in range(1, len(view.images) + 1)],
             "error": view.error,
             "problems": view.problems,

@@ -11,8 +11,11 @@ target-counter(). Its links to sections in the other part have no target in its 
 WeasyPrint's "No anchor" for exactly those ids is tolerated, and those links are inactive in
 the preview PDF (never in the build's).
 
-The split moves, one section at a time, toward the part that took less time, so the two
-processes finish together (rebalance).
+Each two-part render tells what its units of sections cost (unit_costs); the split moves to
+where the two parts are expected to take the same time, so the two processes finish together
+(rebalance). A render after a text edit lays out only the units whose HTML changed (the others'
+pages are kept, by their HTML and the layouts' and fonts' digest): in two parts when there are
+several, else in this process alone.
 
 That holds only while each part keeps to the plan. When one does not (a section runs past its
 pages or ends early), the edition is laid out again in one piece, as the build does, and the
@@ -76,6 +79,12 @@ class PartResult:
     line_calls: int = 0              # split_first_line calls, and how many had to break a line anew
     lines_broken: int = 0
     peak_rss_mb: float = 0.0
+    abandoned: bool = False          # stopped half-way at the server's word (Helper.interrupt)
+
+
+class PartAbandoned(BaseException):
+    """Raised in the helper by SIGUSR1 while it lays out a part that a newer change made stale.
+    A BaseException, so that no `except Exception` on the way turns it into a failed part."""
 
 
 def split_pages(edition: Edition) -> list[int]:
@@ -96,17 +105,35 @@ def first_split(edition: Edition) -> int | None:
     return min(pages, key=lambda page: abs(page - (edition.settings.page_count // 2 + 1)), default=None)
 
 
-def rebalance(edition: Edition, page: int, seconds: tuple[float, float]) -> int:
-    """Where to split next time, from the `seconds` the two parts split at `page` took: one section
-    toward the faster part when they were more than BALANCE_SECONDS apart."""
-    pages = split_pages(edition)
-    index = pages.index(page)
-    first, second = seconds
-    if second - first > BALANCE_SECONDS and index + 1 < len(pages):
-        return pages[index + 1]
-    if first - second > BALANCE_SECONDS and index > 0:
-        return pages[index - 1]
-    return page
+def unit_costs(edition: Edition, costs: dict[int, float], page: int, seconds: tuple[float, float]) -> dict[int, float]:
+    """What each unit (by its first page) is now thought to cost, from `costs` (what it was
+    thought before; a page's worth of a part's time for a unit never measured) and the `seconds`
+    the two parts split at `page` took: each part's units scaled to its time. Units the plan no
+    longer has are forgotten."""
+    groups = units(edition)
+    pages = {group[0].spec.first_page: group[-1].spec.last_page - group[0].spec.first_page + 1 for group in groups}
+    learned = {}
+    for part, part_seconds in zip(([p for p in pages if p < page], [p for p in pages if p >= page]), seconds, strict=True):
+        share = part_seconds / sum(pages[p] for p in part)
+        guesses = {p: costs.get(p, share * pages[p]) for p in part}
+        scale = part_seconds / (sum(guesses.values()) or 1.0)
+        learned.update({p: guess * scale for p, guess in guesses.items()})
+    return learned
+
+
+def rebalance(edition: Edition, page: int, costs: dict[int, float]) -> int:
+    """Where to split next time: the unit start that gives the two parts the nearest times by the
+    units' `costs` (unit_costs); `page` kept unless another is better by more than half of
+    BALANCE_SECONDS (the times are noisy: the split should not swing to and fro)."""
+    starts = split_pages(edition)
+    firsts = sorted(costs)
+
+    def slower(split: int) -> float:
+        before = sum(costs[p] for p in firsts if p < split)
+        return max(before, sum(costs.values()) - before)
+
+    best = min(starts, key=slower)
+    return best if slower(best) < slower(page) - BALANCE_SECONDS / 2 else page
 
 
 def split_sections(edition: Edition, page: int) -> tuple[tuple[Section, ...], tuple[Section, ...]]:
@@ -122,10 +149,61 @@ def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
         entry["pages"][0] == entry["planned"][0] and not entry["overflow"] for entry in report["sections"])
 
 
-def merged_report(first: dict, second: dict) -> dict:
-    """The copy-fit report of the whole edition, from those of its two parts (which keep to the plan)."""
-    return {"pages": second["pages"], "sections": first["sections"] + second["sections"],
-            "frames": first["frames"] + second["frames"], "sideways": first["sideways"] + second["sideways"]}
+def merged_report(reports: list[dict]) -> dict:
+    """The copy-fit report of the whole edition, from those of its parts in order (which keep to the plan)."""
+    return {"pages": reports[-1]["pages"], "sections": [entry for report in reports for entry in report["sections"]],
+            "frames": [entry for report in reports for entry in report["frames"]],
+            "sideways": [entry for report in reports for entry in report["sideways"]]}
+
+
+def units(edition: Edition) -> list[tuple[Section, ...]]:
+    """The edition's sections in the smallest runs a part can be made of: each starts at a page
+    split_pages allows (so its pages depend on its own sections only); one run when none does."""
+    starts = set(split_pages(edition))
+    groups: list[list[Section]] = []
+    for section in edition.sections:
+        if not groups or (section.spec.first_page in starts and not section.spec.shares_page
+                          and groups[-1][0].spec.first_page != section.spec.first_page):
+            groups.append([])
+        groups[-1].append(section)
+    return [tuple(group) for group in groups]
+
+
+@dataclass(frozen=True)
+class UnitPages:
+    """A unit's pages as a render left them (kept until its words or layouts change): their
+    images, their place in the PDF of the part it was laid out in, and its copy-fit report."""
+
+    pdf: Path
+    indices: tuple[int, ...]  # its pages in `pdf`, from 0
+    images: tuple[bytes, ...]
+    report: dict
+    problems: tuple[str, ...]
+
+
+def unit_pages(result: PartResult, job: PartJob, groups: list[tuple[Section, ...]]) -> list[UnitPages]:
+    """The pages of each unit (`groups`, in order, together the job's sections) from the job's
+    result, which keeps to the plan."""
+    found = []
+    for number, group in enumerate(groups):
+        first = group[0].spec.first_page
+        last = groups[number + 1][0].spec.first_page - 1 if number + 1 < len(groups) else result.report["pages"]
+        ids = {section.spec.id for section in group}
+        report = {"pages": last, "sections": [entry for entry in result.report["sections"] if entry["id"] in ids],
+                  "frames": [entry for entry in result.report["frames"] if first <= entry["page"] <= last],
+                  "sideways": [entry for entry in result.report["sideways"] if first <= entry["page"] <= last]}
+        indices = tuple(range(first - job.first_page, last - job.first_page + 1))
+        found.append(UnitPages(job.pdf, indices, tuple(result.images[index] for index in indices), report,
+                               tuple(result.problems)))
+    return found
+
+
+def balanced_split(groups: list[tuple[Section, ...]]) -> int:
+    """Where to cut a run of units in two (an index into `groups`, from 1) so the halves have as
+    near the same number of pages as the units allow."""
+    pages = [group[-1].spec.last_page - group[0].spec.first_page + 1 for group in groups]
+    total = sum(pages)
+    return min(range(1, len(groups)), key=lambda cut: abs(total - 2 * sum(pages[:cut])))
 
 
 def render_part(renderer, memo, job: PartJob) -> PartResult:
@@ -197,24 +275,32 @@ def jpeg_pages(pdf: Path) -> tuple[bytes, ...]:
     return tuple(encoded)
 
 
-def join_pdfs(parts: list[Path], target: Path) -> None:
-    """The parts' PDFs as one (pdfium copies the pages: 20–60 ms, against 150 ms with pypdf)."""
+def join_pdfs(parts: list[tuple[Path, tuple[int, ...]]], target: Path) -> None:
+    """Pages of the parts' PDFs (each: its file and the page indices taken) as one (pdfium copies
+    the pages: 20–60 ms, against 150 ms with pypdf)."""
     import pypdfium2
 
     from brochure_build.output import atomic_path
 
     whole = pypdfium2.PdfDocument.new()
     try:
-        for part in parts:
+        for part, indices in parts:
             document = pypdfium2.PdfDocument(part)
             try:
-                whole.import_pages(document)
+                whole.import_pages(document, list(indices))
             finally:
                 document.close()
         with atomic_path(target) as temporary:
             whole.save(temporary)
     finally:
         whole.close()
+
+
+def remove_unused(folder: Path, name: str, used: set[Path]) -> None:
+    """Remove the parts' PDFs (`name`-job…) in `folder` that no kept unit's pages come from."""
+    for path in folder.glob(f"{name}-job*.pdf"):
+        if path not in used:
+            path.unlink(missing_ok=True)
 
 
 def peak_rss_mb() -> float:
@@ -231,19 +317,27 @@ class HelperError(Exception):
 class Helper:
     """The second warm renderer, in a process of its own: a fresh interpreter (not a fork of the
     server's threads) that talks over a socket pair with pickled jobs and results. Started on first
-    use, and again after it stops."""
+    use, and again after it stops.
+
+    Jobs are numbered, and each result comes back with its job's number: a render abandoned on
+    the server's side may leave its part's result unread, and the next result() passes over it.
+    A stale part is interrupted (SIGUSR1), not killed: a killed helper starts cold again (some
+    1.5 s: WeasyPrint imported, the fonts loaded, the line breaks forgotten) and leaves its fonts
+    (some 84 MB) in the temporary directory."""
 
     def __init__(self, root: Path):
         self.root = root
         self.process: subprocess.Popen | None = None
         self.connection: Connection | None = None
+        self.serial = 0  # the number of the job submitted last
 
     def submit(self, job: PartJob) -> None:
         """Send `job` to the helper (started if it is not running); raises HelperError."""
         try:
             if self.process is None or self.process.poll() is not None:
                 self.start()
-            self.connection.send(job)
+            self.serial += 1
+            self.connection.send((self.serial, job))
         except OSError as error:
             self.stop()
             raise HelperError(f"the preview's helper process did not take the job ({error})") from None
@@ -251,10 +345,23 @@ class Helper:
     def result(self) -> PartResult:
         """The result of the job submitted last; raises HelperError if the helper died meanwhile."""
         try:
-            return self.connection.recv()
+            while True:
+                serial, result = self.connection.recv()
+                if serial == self.serial:
+                    return result
         except (EOFError, OSError) as error:
             self.stop()
             raise HelperError(f"the preview's helper process stopped ({error or 'no answer'})") from None
+
+    def interrupt(self) -> None:
+        """Stop the part the helper is laying out, if any: it answers at once, abandoned, and
+        stays warm for the next. A helper between parts ignores it."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            try:
+                process.send_signal(signal.SIGUSR1)
+            except OSError:
+                pass  # it ended meanwhile: the next submit starts another
 
     def start(self) -> None:
         self.stop()
@@ -296,6 +403,7 @@ def helper_main() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds through the finally below
+    signal.signal(signal.SIGUSR1, interrupted)
     gc.set_threshold(GC_THRESHOLD, 10, 10)
     connection = Connection(int(sys.argv[1]))
     renderer = Renderer(Path(sys.argv[2]))
@@ -305,18 +413,37 @@ def helper_main() -> None:
         renderer.close()
 
 
+_laying_out = False  # whether the helper is inside a part: only then does SIGUSR1 stop it
+
+
+def interrupted(signum, frame) -> None:
+    if _laying_out:
+        raise PartAbandoned
+
+
 def serve_parts(connection: Connection, renderer, memo) -> None:
-    """Answer part jobs until a None job, or until the server's end of the socket closes."""
+    """Answer part jobs, each with its number, until a None job, or until the server's end of the
+    socket closes."""
+    global _laying_out
     warm = False
     while True:
         try:
-            job = connection.recv()
+            message = connection.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if message is None:
             return
+        serial, job = message
         try:
-            connection.send(render_part(renderer, memo, job))
+            try:
+                _laying_out = True
+                result = render_part(renderer, memo, job)
+            finally:
+                _laying_out = False
+        except PartAbandoned:
+            result = PartResult(error="abandoned", abandoned=True)
+        try:
+            connection.send((serial, result))
         except OSError:  # the server went away during the render
             return
         if not warm:  # as the server does: the collector need not walk WeasyPrint's warm caches again

@@ -289,7 +289,8 @@ def time_edit(url: str, language: str, edit, timeout: float = 120) -> dict:
     server_seconds: the server's own figure, from the file's modification time to the pages
     being served; render_seconds; peak_rss_mb: the larger of the server's and its helper's.
     """
-    before = wait_until(url, language, lambda s: s["state"] in ("ready", "error"), timeout)
+    # From settled pages: the copy-fit search after the last change is over too.
+    before = wait_until(url, language, lambda s: s["state"] == "error" or (s["state"] == "ready" and not s["searching"]), timeout)
     started = time.time()
     edit()
     after = wait_until(url, language, lambda s: s["generation"] > before["generation"] or
