@@ -128,3 +128,45 @@ def test_the_preview_shows_it_in_its_banner(project, tmp_path):
     finally:
         preview.stop()
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(("heading", "held"), [
+    ("Protecting and promoting the rights of the child", "Protecting and promoting the rights of the\u00a0child"),
+    ("Commitments and responsibilities for the 2022–2024 term",
+     "Commitments and responsibilities for the 2022–\u20602024\u00a0term"),  # the range does not break at its dash
+    ("Gender equality", "Gender equality"),                               # too short to end on a runt
+    ("Four priorities for all", "Four priorities for\u00a0all"),
+    ("卢森堡人权行动的四个优先事项", "卢森堡人权行动的四个优先事项"),               # no spaces: left to the layouts
+])
+def test_no_runt_holds_a_headings_last_two_words_together(heading, held):
+    from brochure_build.render.templating import no_runt
+
+    assert no_runt(heading) == held
+
+
+def test_headings_end_on_two_words_on_the_page(project):
+    """The layouts' headings go through no_runt: in the laid-out English edition, no heading set
+    on several lines ends on a line of one word."""
+    from weasyprint.formatting_structure.boxes import LineBox, TextBox
+
+    from brochure_build.render.images import prepare_images
+    from brochure_build.render.pdf import Renderer
+
+    settings, (edition,) = load_content(project, ["en"])
+    images = prepare_images(project, settings, "screen", [figure.spec for figure in edition.figures.values()])
+    html = render_html(make_environment(project), edition, "screen", project, project / "build" / "en", images)
+    renderer = Renderer(project)
+    try:
+        document = renderer.render(html, project / "build" / "en" / "check.html", "en screen")
+    finally:
+        renderer.close()
+    last_lines = []
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            if getattr(box, "element_tag", None) == "h2" and hasattr(box, "children"):
+                lines = ["".join(t.text for t in line.descendants() if isinstance(t, TextBox)).strip()
+                         for line in box.descendants() if isinstance(line, LineBox)]
+                if len([line for line in lines if line]) > 1:
+                    last_lines.append(lines[-1])
+    assert len(last_lines) >= 5  # several headings take two lines or more in English
+    assert all(len(line.replace("\u00a0", " ").split()) >= 2 for line in last_lines), last_lines

@@ -73,7 +73,27 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     del environment.globals["lipsum"]  # made-up words have no place in a brochure
+    environment.filters["no_runt"] = no_runt
     return environment
+
+
+NO_BREAK_SPACE = "\u00a0"
+NUMBER_RANGE = re.compile(r"(?<=\d)([–—-])(?=\d)")
+RUNT_MIN_WORDS = 4  # a shorter heading has no runt to fear: three words break as they please
+
+
+def no_runt(text: str) -> str:
+    """`text` with its last two words held together by a no-break space, so that a heading set
+    on several lines never ends on a single word (a runt; WeasyPrint 70 has no `text-wrap:
+    balance`). Only for texts of RUNT_MIN_WORDS words or more, written with spaces between words;
+    a template asks for it: `{{ section.heading | no_runt }}`."""
+    text = str(text)
+    words = text.rstrip().rsplit(" ", 1)
+    if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
+        return text
+    # The two words held together may not fit the line: then a range of numbers must not break
+    # at its dash instead ("2022–" above "2024 term"): a word joiner after a dash between digits.
+    return NUMBER_RANGE.sub("\\1\u2060", f"{words[0]}{NO_BREAK_SPACE}{words[1]}{text[len(text.rstrip()):]}")
 
 
 def template_line(error: BaseException, root: Path) -> str:
