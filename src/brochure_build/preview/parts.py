@@ -136,11 +136,6 @@ def rebalance(edition: Edition, page: int, costs: dict[int, float]) -> int:
     return best if slower(best) < slower(page) - BALANCE_SECONDS / 2 else page
 
 
-def split_sections(edition: Edition, page: int) -> tuple[tuple[Section, ...], tuple[Section, ...]]:
-    before = tuple(section for section in edition.sections if section.spec.first_page < page)
-    return before, edition.sections[len(before):]
-
-
 def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
     """Whether every section of the part starts on its planned page and ends by its last, with
     the part's last page the plan's: only then are its pages those of the whole edition."""
