@@ -19,6 +19,7 @@ import dataclasses
 import os
 import re
 import types
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,22 +79,28 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
 
 
 NO_BREAK_SPACE = "\u00a0"
-NUMBER_RANGE = re.compile(r"(?<=\d)([–—-])(?=\d)")
+NUMBER_RANGE = re.compile(r"\d[–—-]\d")
 RUNT_MIN_WORDS = 4  # a shorter heading has no runt to fear: three words break as they please
 
 
 def no_runt(text: str) -> str:
     """`text` with its last two words held together by a no-break space, so that a heading set
-    on several lines never ends on a single word (a runt; WeasyPrint 70 has no `text-wrap:
-    balance`). Only for texts of RUNT_MIN_WORDS words or more, written with spaces between words;
-    a template asks for it: `{{ section.heading | no_runt }}`."""
+    on several lines does not end on a single word (a runt; WeasyPrint 70 has no `text-wrap:
+    balance`). A template asks for it: `{{ section.heading | no_runt }}`. Left as it is:
+    - a text of fewer than RUNT_MIN_WORDS words, or written without spaces between words;
+    - right-to-left text: Arabic words joined by a no-break space come out of the PDF in the
+      wrong order (the last word first), which is what a screen reader reads;
+    - two last words holding a range of numbers (`2022–2024`): held together, they may break at
+      the dash instead (`2022–` over `2024 term`), and only an invisible joiner would prevent
+      that, which WeasyPrint copies into the PDF's bookmarks."""
     text = str(text)
     words = text.rstrip().rsplit(" ", 1)
     if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
         return text
-    # The two words held together may not fit the line: then a range of numbers must not break
-    # at its dash instead ("2022–" above "2024 term"): a word joiner after a dash between digits.
-    return NUMBER_RANGE.sub("\\1\u2060", f"{words[0]}{NO_BREAK_SPACE}{words[1]}{text[len(text.rstrip()):]}")
+    last_two = words[0].rsplit(" ", 1)[-1] + " " + words[1]
+    if NUMBER_RANGE.search(last_two) or any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
+        return text
+    return f"{words[0]}{NO_BREAK_SPACE}{words[1]}{text[len(text.rstrip()):]}"
 
 
 def template_line(error: BaseException, root: Path) -> str:
