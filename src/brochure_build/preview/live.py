@@ -534,7 +534,7 @@ class Preview:
             clock.lap("html")
             results: list[parts.PartResult] | None = []
             if stale:
-                results, laid_out = self.render_units(edition, code, groups[stale[0]:stale[-1] + 1], job, clock)
+                results, laid_out = self.render_units(edition, code, groups, groups[stale[0]:stale[-1] + 1], job, clock)
                 for key, unit in zip(keys[stale[0]:stale[-1] + 1], laid_out, strict=False):
                     kept[key] = unit
             if results is not None:
@@ -558,11 +558,10 @@ class Preview:
         problems = self.plan_problems(edition, whole.report, context, provisional) + whole.problems
         return pdf, whole.images, problems, clock.result() | whole.steps, provisional
 
-    def render_units(self, edition: Edition, code: str, span: list, job, clock: Stopwatch):
-        """Lay out the run of units `span` (in two parts at once when it has more than one unit):
+    def render_units(self, edition: Edition, code: str, groups: list, span: list, job, clock: Stopwatch):
+        """Lay out the run `span` of the edition's units `groups` (in two parts at once when it has more than one unit):
         the parts' results, and each unit's pages; (None, []) when a part strays from the plan or
         the helper fails (then the edition is laid out in one piece). Raises BuildError."""
-        groups = parts.units(edition)
         if len(span) == len(groups):  # the whole edition: split where the parts took the same time last
             split = self.splits.get(code)
             if split not in parts.split_pages(edition):  # never split yet, or the plan changed

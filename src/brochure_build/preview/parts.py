@@ -79,7 +79,6 @@ class PartResult:
     line_calls: int = 0              # split_first_line calls, and how many had to break a line anew
     lines_broken: int = 0
     peak_rss_mb: float = 0.0
-    abandoned: bool = False          # stopped half-way at the server's word (Helper.interrupt)
 
 
 class PartAbandoned(BaseException):
@@ -110,8 +109,7 @@ def unit_costs(edition: Edition, costs: dict[int, float], page: int, seconds: tu
     thought before; a page's worth of a part's time for a unit never measured) and the `seconds`
     the two parts split at `page` took: each part's units scaled to its time. Units the plan no
     longer has are forgotten."""
-    groups = units(edition)
-    pages = {group[0].spec.first_page: group[-1].spec.last_page - group[0].spec.first_page + 1 for group in groups}
+    pages = {group[0].spec.first_page: page_count(group) for group in units(edition)}
     learned = {}
     for part, part_seconds in zip(([p for p in pages if p < page], [p for p in pages if p >= page]), seconds, strict=True):
         share = part_seconds / sum(pages[p] for p in part)
@@ -164,6 +162,11 @@ def units(edition: Edition) -> list[tuple[Section, ...]]:
     return [tuple(group) for group in groups]
 
 
+def page_count(group: tuple[Section, ...]) -> int:
+    """The pages a unit takes in the plan."""
+    return group[-1].spec.last_page - group[0].spec.first_page + 1
+
+
 @dataclass(frozen=True)
 class UnitPages:
     """A unit's pages as a render left them (kept until its words or layouts change): their
@@ -196,7 +199,7 @@ def unit_pages(result: PartResult, job: PartJob, groups: list[tuple[Section, ...
 def balanced_split(groups: list[tuple[Section, ...]]) -> int:
     """Where to cut a run of units in two (an index into `groups`, from 1) so the halves have as
     near the same number of pages as the units allow."""
-    pages = [group[-1].spec.last_page - group[0].spec.first_page + 1 for group in groups]
+    pages = [page_count(group) for group in groups]
     total = sum(pages)
     return min(range(1, len(groups)), key=lambda cut: abs(total - 2 * sum(pages[:cut])))
 
@@ -436,7 +439,7 @@ def serve_parts(connection: Connection, renderer, memo) -> None:
             finally:
                 _laying_out = False
         except PartAbandoned:
-            result = PartResult(error="abandoned", abandoned=True)
+            result = PartResult(error="abandoned")  # stale: the server passes over it (Helper.result)
         try:
             connection.send((serial, result))
         except OSError:  # the server went away during the render
