@@ -100,6 +100,26 @@ def test_doubled_text_fails_copy_fit_naming_the_sections(project, capsys):
     assert "\nPreflight failed: 1 check failed, 0 with warnings.\n" in out  # the brochure's table; the leaflet's follows
 
 
+def test_a_heading_ending_on_a_word_alone_is_a_warning(project, capsys):
+    """Without the zh divider's width and without no_runt on the priority headings, the Chinese
+    divider ends on one character and an English heading on one word: the build writes the
+    PDFs, preflight warns, naming page, section, heading and the word alone."""
+    languages = project / "layouts/css/languages.css"
+    css, count = re.subn(r"html:lang\(zh\) \.opener__heading \{[^}]*\}\n", "", languages.read_text(encoding="utf-8"))
+    assert count == 1
+    languages.write_text(css, encoding="utf-8")
+    template = project / "layouts/pages/priority.html.j2"
+    template.write_text(template.read_text(encoding="utf-8").replace(" | no_runt", ""), encoding="utf-8")
+    build(project, ["zh", "en"])
+    status, out = run_preflight(project, capsys, "zh", "en")
+    assert "zh copy-fit: warning: page 5 (priorities): the heading “卢森堡人权行动的四个优先事项” ends with “项” alone on its " \
+           "last line: hold its last words together (the no_runt filter in its template) or give the heading a width " \
+           "that breaks it evenly (README, Page kinds)" in out, out
+    assert "en copy-fit: warning: page 9 (priority-4): the heading “Protecting and promoting the rights of the child” " \
+           "ends with “child” alone on its last line" in out, out
+    assert status == 0  # a warning: the files go to the press all the same
+
+
 def test_low_resolution_photo_and_foreign_font_fail(project, capsys):
     # A photo with a sixth of the pixels it needs: 50 ppi at its placed size.
     photo = project / "assets/photos/asselborn-murad.jpg"

@@ -25,7 +25,7 @@ from brochure_build.render import fit, fontsubsets
 from brochure_build.render.budgets import measure_blocks, text_blocks
 from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
 from brochure_build.render.images import convert_images, load_output_profile, prepare_images
-from brochure_build.render.layoutcheck import copy_fit, plan_problems
+from brochure_build.render.layoutcheck import copy_fit, heading_runts, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
 from brochure_build.render.share import script_siblings, sharing_kinds
 from brochure_build.render.templating import VARIANTS, make_environment, render_html, unlinked_stylesheets
@@ -243,6 +243,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))
             layout["fit"] = {section_id: choice.report() for section_id, choice in choices.items()}
             layout["fill"] = fill_report(edition, document, layout["sections"], choices)
+            layout["runts"] = heading_runts(document, {section.spec.id for section in edition.sections})
             write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
             problems = plan_problems(edition, layout, context)
             if problems:

@@ -8,6 +8,9 @@
   RIP must place the pixels as they are).
 - screen (PDF/UA-1): the viewer shows the document title, pages with links tab in structure
   order, and the XMP metadata carries the language.
+- both: bookmark titles read as plain text: the invisible characters the layouts set in headings
+  to steer line breaks (a word joiner after a range's dash, `no_runt`) taken out, no-break spaces
+  made spaces (WeasyPrint copies a heading's text as it is);
 - both: the XMP DocumentID and InstanceID and the file identifier are derived from the content
   (WeasyPrint writes a random DocumentID into PDF/X files), so two builds of the same sources are
   identical.
@@ -42,6 +45,8 @@ ICC_REGISTRY = "http://www.color.org"
 DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
 INSTANCE_ID = re.compile(rb"xmp\.iid:[0-9a-f-]{36}")
 PDFX_VERSION = "PDF/X-4"
+INVISIBLE = {"\u2060", "\u200b", "\u00ad"}  # word joiner, zero-width space, soft hyphen
+NO_BREAK_SPACE = "\u00a0"
 
 
 def finish(path: Path, edition: Edition, variant: str, profile_root: Path) -> None:
@@ -63,6 +68,7 @@ def finish(path: Path, edition: Edition, variant: str, profile_root: Path) -> No
         for page in writer.pages:
             if "/Annots" in page:
                 page[NameObject("/Tabs")] = NameObject("/S")
+    plain_bookmark_titles(writer)
     name_subsets(writer)  # both variants: a subset's name is a hash of its glyphs, in every file
     write_with_content_id(writer, path, edition.language.tag)
 
@@ -104,6 +110,26 @@ def declare_pdfx(writer: PdfWriter) -> None:
             f"<xmpMM:InstanceID>xmp.iid:{uuid.UUID(bytes=bytes(16))}</xmpMM:InstanceID></rdf:Description>").encode()
         xmp = xmp.replace(b"</rdf:RDF>", description + b"</rdf:RDF>", 1)
         stream.set_data(xmp)
+
+
+def plain_text(title: str) -> str:
+    """A heading's text as a bookmark shows it: without the invisible format characters that
+    steer line breaks (word joiner, zero-width space, soft hyphen), no-break spaces as spaces."""
+    return "".join(" " if char == NO_BREAK_SPACE else char for char in title if char not in INVISIBLE)
+
+
+def plain_bookmark_titles(writer: PdfWriter) -> None:
+    outlines = writer.root_object.get("/Outlines")
+    stack = [outlines.get_object().get("/First")] if outlines is not None else []
+    while stack:
+        item = stack.pop()
+        item = item.get_object() if item is not None else None
+        if item is None:
+            continue
+        title = str(item.get("/Title", ""))
+        if plain_text(title) != title:
+            item[NameObject("/Title")] = TextStringObject(plain_text(title))
+        stack += [item.get("/Next"), item.get("/First")]
 
 
 def remove_annotations(writer: PdfWriter) -> None:

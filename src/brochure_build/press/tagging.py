@@ -39,6 +39,7 @@ NOTED_ATTRIBUTES = ("lang", "data-pdf-tag", "data-pdf-order")
 HEADINGS = {f"/H{n}" for n in range(1, 7)} | {"/H"}
 INSERTED_HYPHEN = "\u2010"  # WeasyPrint's default hyphenate-character
 SOFT_HYPHEN = "\u00ad"
+WORD_JOINER = "\u2060"  # no_runt keeps a range's dash from ending a line with it: not text to read
 SRGB_CONDITION = "sRGB IEC61966-2.1"
 
 
@@ -170,7 +171,7 @@ class Tree:
                 text = text[:-1] + part
             else:
                 text = f"{text} {part}" if text else part
-        return " ".join(text.split())
+        return " ".join(text.replace(WORD_JOINER, "").split())
 
     def _collect(self, element, skip: set[str], parts: list[str]) -> None:
         if str(element.get("/S")) in skip:

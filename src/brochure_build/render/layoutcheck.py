@@ -1,10 +1,12 @@
 """Checks a rendered edition against the page plan: page count, each section on its pages, no text
 running past a frame's bottom, and no text running past the live area (the page's content box,
-inside the margins) sideways: a word too long for its line runs through trim and bleed otherwise.
+inside the margins) sideways: a word too long for its line runs through trim and bleed otherwise;
+and no heading ending on a word alone (heading_runts, a warning in preflight).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from brochure_build.source.model import Edition, SectionSpec
@@ -259,3 +261,54 @@ def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[di
                 found.append({"page": number, "frame": name, "section": section_of(box, page_box, section_ids),
                               "lines": len(lines), "mm": round(overflow * PX_TO_MM, 1)})
     return found
+
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def heading_runts(document, section_ids: set[str]) -> list[dict]:
+    """Headings set on two lines or more whose last line holds a single word (where words are not
+    spaced, as in Chinese: a single character): a runt under a heading looks like a slip. Per
+    heading: its page, section, text and last line."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    found = []
+    for number, page in enumerate(document.pages, 1):
+        page_box = page._page_box
+        seen = set()
+        for box in page_box.children[0].descendants():  # a heading's own box before the boxes inside it
+            element = getattr(box, "element", None)
+            if element is None or element.tag not in HEADINGS or id(element) in seen or not hasattr(box, "children"):
+                continue
+            seen.add(id(element))
+            lines = ["".join(child.text for child in line.descendants() if isinstance(child, TextBox)).replace("\u2060", "").strip()
+                     for line in own_line_boxes(box)]  # without no_runt's invisible joiners
+            lines = [line for line in lines if line]
+            spaced = any(" " in line or "\u00a0" in line for line in lines)
+            if len(lines) < 2 or not is_runt(lines[-1], spaced):
+                continue
+            found.append({"page": number, "section": section_containing(box, page_box, section_ids),
+                          "heading": (" " if spaced else "").join(lines), "last_line": lines[-1]})
+    return found
+
+
+def own_line_boxes(box) -> list:
+    """The lines `box` sets, not those inside an inline-block on them (a heading's number set in
+    a box of its own is part of the heading's first line, not a line after it)."""
+    from weasyprint.formatting_structure.boxes import InlineBlockBox, LineBox
+
+    found = []
+    for child in getattr(box, "children", ()):
+        if isinstance(child, LineBox):
+            found.append(child)
+        elif not isinstance(child, InlineBlockBox):
+            found.extend(own_line_boxes(child))
+    return found
+
+
+def is_runt(line: str, spaced: bool) -> bool:
+    """Whether `line`, the last of a heading, is a runt: one word, or, in a heading whose words are
+    not spaced, one character besides punctuation."""
+    if spaced:
+        return len(line.replace("\u00a0", " ").split()) == 1
+    return sum(1 for char in line if not unicodedata.category(char).startswith("P")) <= 1

@@ -19,7 +19,6 @@ import dataclasses
 import os
 import re
 import types
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,29 +77,28 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
     return environment
 
 
-NO_BREAK_SPACE = "\u00a0"
-NUMBER_RANGE = re.compile(r"\d[–—-]\d")
+NUMBER_RANGE_DASH = re.compile(r"(?<=\d)[–—-](?=\d)")
+WORD_JOINER = "\u2060"
 RUNT_MIN_WORDS = 4  # a shorter heading has no runt to fear: three words break as they please
 
 
 def no_runt(text: str) -> str:
-    """`text` with its last two words held together by a no-break space, so that a heading set
-    on several lines does not end on a single word (a runt; WeasyPrint 70 has no `text-wrap:
-    balance`). A template asks for it: `{{ section.heading | no_runt }}`. Left as it is:
-    - a text of fewer than RUNT_MIN_WORDS words, or written without spaces between words;
-    - right-to-left text: Arabic words joined by a no-break space come out of the PDF in the
-      wrong order (the last word first), which is what a screen reader reads;
-    - two last words holding a range of numbers (`2022–2024`): held together, they may break at
-      the dash instead (`2022–` over `2024 term`), and only an invisible joiner would prevent
-      that, which WeasyPrint copies into the PDF's bookmarks."""
+    """`text` with its last two words held together, so that a heading set on several lines does
+    not end on a single word (a runt; WeasyPrint 70 has no `text-wrap: balance`), and a range of
+    numbers held at its dash, so that `2022–2024` does not break there either. A template asks
+    for it: `{{ section.heading | no_runt }}`. A text of fewer than RUNT_MIN_WORDS words, or
+    written without spaces between words, is left as it is.
+
+    The hold is a word joiner (no break before or after it, UAX #14) after the last space and
+    after the dash, not a no-break space: the space stays a space, which text extractors need to
+    read right-to-left words in order (pypdf put the last Arabic word first). The joiner is
+    taken out of the PDF's bookmarks and read texts (postprocess.py, tagging.py)."""
     text = str(text)
     words = text.rstrip().rsplit(" ", 1)
     if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
         return text
-    last_two = words[0].rsplit(" ", 1)[-1] + " " + words[1]
-    if NUMBER_RANGE.search(last_two) or any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
-        return text
-    return f"{words[0]}{NO_BREAK_SPACE}{words[1]}{text[len(text.rstrip()):]}"
+    held = f"{words[0]} {WORD_JOINER}{words[1]}{text[len(text.rstrip()):]}"
+    return NUMBER_RANGE_DASH.sub(lambda match: match[0] + WORD_JOINER, held)
 
 
 def template_line(error: BaseException, root: Path) -> str:

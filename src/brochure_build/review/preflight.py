@@ -190,6 +190,10 @@ def check_copy_fit(root: Path, edition: Edition | None, files: dict[str, Path], 
             continue
         for problem in plan_problems(edition, layout, f"{variant}"):
             result.fail(problem)
+        for runt in layout.get("runts", []) if variant == "screen" else ():  # the print file's headings break alike
+            result.warn(f"page {runt['page']} ({runt['section']}): the heading “{runt['heading']}” ends with "
+                        f"“{runt['last_line']}” alone on its last line: hold its last words together (the no_runt "
+                        "filter in its template) or give the heading a width that breaks it evenly (README, Page kinds)")
 
 
 def check_fill(screen: Path, result: Result) -> None:
