@@ -122,6 +122,29 @@ def test_rendered_bleed_check_sees_a_sliver_on_one_edge(built_project, tmp_path)
     assert len(problems) == 1 and problems[0].startswith("page 1: print shop: bleed: colour reaches the trim along the right edge")
 
 
+def test_the_bleed_check_renders_again_only_the_pages_whose_drawing_changed(built_project, tmp_path):
+    """Each page's finding is kept by a digest of what it draws: the band painted on the cover
+    changes page 1 alone, and only page 1 is checked anew (one new entry); it is still found."""
+    cache = tmp_path / "bleed"
+    original = pdf_path(built_project, "en", "print")
+    assert prepress.bleed_problems(original, cache) == []
+    assert len(list(cache.iterdir())) == 12
+    assert prepress.bleed_problems(original, cache) == []  # answered from the cache
+    assert len(list(cache.iterdir())) == 12
+
+    def paint_band(pdf):
+        page = pdf.pages[0]
+        trim = [float(v) for v in page.obj.TrimBox]
+        media = [float(v) for v in page.obj.MediaBox]
+        band = f"q 0 0 0 0 k {trim[2]:.3f} {media[1]:.3f} {media[2] - trim[2]:.3f} {media[3] - media[1]:.3f} re f Q".encode()
+        page.contents_add(pdf.make_stream(band), prepend=False)
+
+    copy = defective_copy(original, tmp_path / "print.pdf", paint_band)
+    problems = prepress.bleed_problems(copy, cache)
+    assert len(problems) == 1 and problems[0].startswith("page 1: print shop: bleed: colour reaches the trim along the right edge")
+    assert len(list(cache.iterdir())) == 13
+
+
 def rewrite_sheet(pdf, change) -> None:
     for page in pdf.pages:
         content = page.obj.Contents.read_bytes().decode()

@@ -112,7 +112,8 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
         check_images(settings, edition, files, results["images"])
         check_boxes(settings, readers, results["boxes"])
         check_colour(files, readers, results["colour"])
-        for check, message in press_problems(files["print"], files["imposed"]):  # prepress.py: rendered bleed, PDF/X keys, marks
+        # prepress.py: the rendered bleed (each page's finding kept by what it draws), PDF/X keys, marks
+        for check, message in press_problems(files["print"], files["imposed"], root / CACHE_DIR / "bleed"):
             results[check].fail(message)
         check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])
         store_cached(root, key, results, page_counts[code])

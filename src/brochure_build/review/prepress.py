@@ -25,6 +25,8 @@ white sliver.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import xml.etree.ElementTree as ElementTree
@@ -32,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
+
+from brochure_build.output import write_text_atomic
 
 PT_PER_MM = 72 / 25.4
 GRIPPER_MM = 10.0  # the press holds the sheet here: no mark within it, on any edge (turned or tumbled backs)
@@ -65,9 +69,10 @@ RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 PROCESS_SOLIDS = {(1.0, 0.0, 0.0, 0.0): "C", (0.0, 1.0, 0.0, 0.0): "M", (0.0, 0.0, 1.0, 0.0): "Y", (0.0, 0.0, 0.0, 1.0): "K"}
 
 
-def press_problems(print_pdf: Path, imposed_pdf: Path) -> list[tuple[str, str]]:
+def press_problems(print_pdf: Path, imposed_pdf: Path, cache: Path | None = None) -> list[tuple[str, str]]:
     """Every prepress rule on an edition's press files: (preflight check, message) pairs; the
-    check is "colour" for the file's standard and content, "boxes" for what lies where."""
+    check is "colour" for the file's standard and content, "boxes" for what lies where. `cache`:
+    where the bleed check keeps each page's finding (bleed_problems)."""
     problems = []
     for variant, pdf in (("print", print_pdf), ("imposed", imposed_pdf)):
         with pikepdf.open(pdf) as document:
@@ -76,7 +81,7 @@ def press_problems(print_pdf: Path, imposed_pdf: Path) -> list[tuple[str, str]]:
             problems += [("colour", f"{variant}: {message}") for message in interpolation_problems(document)]
             if variant == "imposed":
                 problems += [("boxes", f"{variant}: {message}") for message in sheet_problems(document)]
-    problems += [("boxes", f"print: {message}") for message in bleed_problems(print_pdf)]
+    problems += [("boxes", f"print: {message}") for message in bleed_problems(print_pdf, cache)]
     return problems
 
 
@@ -141,23 +146,81 @@ def inked(pixel: tuple[int, ...]) -> bool:
     return min(pixel[:3]) < PAPER
 
 
-def bleed_problems(print_pdf: Path) -> list[str]:
+def bleed_problems(print_pdf: Path, cache: Path | None = None) -> list[str]:
     """Per page and edge: where the rendered page is inked just inside the trim but paper at the
-    bleed edge, over MIN_SLIVER_MM or more of the edge's length."""
+    bleed edge, over MIN_SLIVER_MM or more of the edge's length. With `cache` (a folder), each
+    page's finding is kept under a digest of everything the page draws (page_digest): after an
+    edit, only the pages whose drawing changed are rendered again."""
     import pypdfium2 as pdfium
 
     problems = []
-    document = pdfium.PdfDocument(str(print_pdf))
+    document = None
     with pikepdf.open(print_pdf) as boxes:
-        for number, (page, record) in enumerate(zip(document, boxes.pages, strict=True), 1):
+        for number, record in enumerate(boxes.pages, 1):
             media = [float(v) for v in record.obj.get("/MediaBox")]
             trim = [float(v) for v in record.obj.get("/TrimBox", record.obj.get("/MediaBox"))]
-            image = EdgeStrips(page, media, trim)
-            for edge, millimetres in missing_bleed(image, media, trim).items():
+            entry = cache / f"{page_digest(record.obj, media, trim)}.json" if cache is not None else None
+            try:
+                found = dict(json.loads(entry.read_text(encoding="utf-8"))) if entry is not None else None
+            except (OSError, ValueError, TypeError):
+                found = None
+            if found is None:
+                document = document or pdfium.PdfDocument(str(print_pdf))
+                found = missing_bleed(EdgeStrips(document[number - 1], media, trim), media, trim)
+                if entry is not None:
+                    write_text_atomic(entry, json.dumps(sorted(found.items())))
+            for edge, millimetres in found.items():
                 problems.append(f"page {number}: {BLEED}: colour reaches the trim along the {edge} edge but stops before "
                                 f"the bleed edge over {millimetres:.0f} mm: the background must run "
                                 f"{(trim[0] - media[0]) / PT_PER_MM:.0f} mm past the trim (a white sliver after cutting)")
     return problems
+
+
+def page_digest(page: pikepdf.Dictionary, media: list[float], trim: list[float]) -> str:
+    """A digest of what a page draws: its content streams and every resource they reach (fonts,
+    images, forms, colour spaces), byte for byte; its boxes; and the rules of the bleed check
+    and the renderer's version, so a change to either checks every page again."""
+    import pypdfium2
+
+    digest = hashlib.sha256(repr((media, trim, RENDER_SCALE, INSIDE_TRIM_MM, PAPER, MIN_SLIVER_MM,
+                                  pypdfium2.version.PDFIUM_INFO.build)).encode())
+    numbering: dict[tuple[int, int], int] = {}  # an object reached twice: its first number, not its bytes again
+
+    def visit(value) -> None:
+        if not isinstance(value, pikepdf.Object):  # a number or boolean, as pikepdf hands them out
+            digest.update(repr(value).encode() + b" ")
+            return
+        if value.is_indirect:
+            if value.objgen in numbering:
+                digest.update(b"@%d" % numbering[value.objgen])
+                return
+            numbering[value.objgen] = len(numbering)
+        if isinstance(value, pikepdf.Stream):
+            digest.update(b"stream%d:" % len(value.read_raw_bytes()) + value.read_raw_bytes())
+            visit_dictionary(value.stream_dict)
+        elif isinstance(value, pikepdf.Dictionary):
+            visit_dictionary(value)
+        elif isinstance(value, pikepdf.Array):
+            digest.update(b"[")
+            for item in value:
+                visit(item)
+            digest.update(b"]")
+        else:
+            digest.update(repr(value).encode() + b" ")
+
+    def visit_dictionary(dictionary) -> None:
+        digest.update(b"<<")
+        for key in sorted(dictionary.keys()):
+            if key not in PAGE_LINKS:
+                digest.update(key.encode())
+                visit(dictionary[key])
+        digest.update(b">>")
+
+    visit_dictionary(page)
+    return digest.hexdigest()[:32]
+
+
+PAGE_LINKS = {"/Parent", "/StructParents", "/Annots", "/Length"}  # where a page sits, not what it draws
 
 
 class EdgeStrips:
