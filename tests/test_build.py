@@ -144,3 +144,30 @@ def test_subset_fonts_are_cached_and_embed_the_same_bytes(project):
                     encoding="utf-8")
     build(project, ["en"])
     assert len(sorted(cache.iterdir())) == len(subsets) + 1  # the body font with Ω; the others as before
+
+
+def test_an_edit_to_one_edition_builds_its_press_files_beside_its_screen_file(project):
+    """One edition to build and two cores: its screen file and its press files (print, imposed)
+    are two jobs, each choosing the copy-fit settings; the files are those of one process,
+    byte for byte."""
+    from brochure_build.build import OUTPUT_VARIANTS, build_jobs
+
+    assert [job[3] for job in build_jobs([("en", "inputs", ())], 2)] == [("screen",), ("print", "imposed")]
+    assert [job[3] for job in build_jobs([("en", "a", ()), ("fr", "b", ())], 2)] == [OUTPUT_VARIANTS] * 2
+    assert [job[3] for job in build_jobs([("en", "inputs", ())], 1)] == [OUTPUT_VARIANTS]
+
+    build(project, ["en"])
+    text = project / "brochure/text/en.yaml"
+    lines = text.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("  priority-2:\n")
+    first = next(n for n in range(start, len(lines)) if lines[n].startswith("      - "))
+    lines[first] = lines[first].replace("      - ", "      - Indeed, ", 1)
+    text.write_text("".join(lines), encoding="utf-8")
+    rebuilt = build(project, ["en"], jobs=2)
+    assert sorted((item.path.name, item.skipped) for item in rebuilt if not item.skipped) == [
+        ("luxembourg-hrc-2022-2024-en-imposed.pdf", False), ("luxembourg-hrc-2022-2024-en-print.pdf", False),
+        ("luxembourg-hrc-2022-2024-en-screen.pdf", False)]  # the leaflet does not show that paragraph
+    files = [pdf_path(project, "en", variant) for variant in OUTPUT_VARIANTS]
+    split = [path.read_bytes() for path in files]
+    build(project, ["en"], force=True, jobs=1)
+    assert [path.read_bytes() for path in files] == split

@@ -110,14 +110,15 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                    jobs or os.cpu_count() or 1)
 
     failures: list[str] = []
-    processes = min(jobs or os.cpu_count() or 1, len(pending))
+    work = build_jobs(pending, jobs or os.cpu_count() or 1)
+    processes = min(jobs or os.cpu_count() or 1, len(work))
     if processes <= 1:
         renderer = LazyRenderer(root)
         try:
-            for edition, inputs, siblings in pending:
+            for edition, inputs, siblings, variants in work:
                 # One edition's failure does not stop the others: production sees every problem at once.
                 try:
-                    built.extend(build_edition(root, edition, inputs, renderer, force, report, siblings))
+                    built.extend(build_edition(root, edition, inputs, renderer, force, report, siblings, variants))
                 except BuildError as error:
                     failures.append(str(error))
         finally:
@@ -126,8 +127,8 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
         context = multiprocessing.get_context("fork")  # workers inherit the loaded content
         with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=workers.start,
                                  initargs=(root, os.getpid())) as pool:
-            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force, siblings)
-                       for edition, inputs, siblings in pending]
+            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force, siblings, variants)
+                       for edition, inputs, siblings, variants in work]
             try:
                 outcomes = [future.result() for future in futures]
             except KeyboardInterrupt:
@@ -147,9 +148,20 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                     report(result)
     fontsubsets.prune(root / fontsubsets.CACHE_DIR)
     fit.prune(root / fit.CACHE_DIR)
-    if failures:
-        raise BuildError("\n".join(failures))
+    if failures:  # an edition's press and screen processes may stumble on the same words: said once
+        raise BuildError("\n".join(dict.fromkeys(failures)))
     return built
+
+
+def build_jobs(pending: list, cores: int) -> list[tuple]:
+    """The jobs of a build: (edition, inputs, siblings, variants) for each pending edition. With
+    a core to spare for each (an edit to one language), an edition's press files (print, and the
+    imposed sheets made from it) are a job of their own beside its screen file: the two choose
+    the same copy-fit settings (fit.py; the cache is shared, and a setting remembered is not laid
+    out again), and neither waits for the other's layout. Otherwise one job per edition."""
+    split = cores >= 2 * len(pending)
+    return [(edition, inputs, siblings, variants) for edition, inputs, siblings in pending
+            for variants in ((("screen",), ("print", "imposed")) if split else (OUTPUT_VARIANTS,))]
 
 
 def variant_path(root: Path, edition: Edition, variant: str) -> Path:
@@ -166,9 +178,10 @@ def message_context(edition: Edition, variant: str) -> str:
 
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
-                    figures: list, siblings: tuple[Edition, ...] = ()) -> tuple[dict, object]:
+                    figures: list, siblings: tuple[Edition, ...] = (), pages: bool = True) -> tuple[dict, object | None]:
     """The fitter's settings for the edition's sections (fit.py), and the screen pages laid out
-    with them; `siblings`' runs are laid out alike where a kind shares its step by script."""
+    with them (without `pages`: the settings alone); `siblings`' runs are laid out alike where a
+    kind shares its step by script."""
     images = prepare_images(root, edition.settings, "screen", figures)
 
     def screen(edition: Edition, lookup: TextLookup):
@@ -184,26 +197,29 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
         html_of, layout, context = screen(other, TextLookup(other.text_file, content.text_file(other.language.code)))
         return other, lambda run, css: layout(html_of(run, css)), context
 
-    return lay_out_screen(root, edition, *screen(edition, lookup), [sibling(other) for other in siblings])
+    return lay_out_screen(root, edition, *screen(edition, lookup), [sibling(other) for other in siblings], pages)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
-                            siblings: tuple[Edition, ...] = ()) -> list[BuiltFile] | str:
+                            siblings: tuple[Edition, ...] = (), variants: tuple[str, ...] = OUTPUT_VARIANTS,
+                            ) -> list[BuiltFile] | str:
     """build_edition in a worker process (workers.py), with its warm renderer; a failure comes
     back as its message (picklable)."""
     with workers.job() as renderer:
         try:
-            return build_edition(root, edition, inputs, renderer, force, siblings=siblings)
+            return build_edition(root, edition, inputs, renderer, force, siblings=siblings, variants=variants)
         except BuildError as error:
             return str(error)
 
 
 def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRenderer, force: bool,
                   report: Callable[[BuiltFile], None] = lambda built: None,
-                  siblings: tuple[Edition, ...] = ()) -> list[BuiltFile]:
-    """Build the print, screen and imposed PDFs of one edition (those whose inputs changed) with
-    the process's warm `renderer`, calling `report` as each is done; `siblings`: the editions of
-    its script (share.py)."""
+                  siblings: tuple[Edition, ...] = (), variants: tuple[str, ...] = OUTPUT_VARIANTS) -> list[BuiltFile]:
+    """Build the print, screen and imposed PDFs of one edition (those of `variants` whose inputs
+    changed) with the process's warm `renderer`, calling `report` as each is done; `siblings`:
+    the editions of its script (share.py). The screen variant lays out the pages the copy-fit
+    settings are chosen on; without it (the press files built by a process of their own), the
+    settings are chosen alone: what the fit cache remembers is not laid out again."""
     settings = edition.settings
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
@@ -214,7 +230,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     choices: dict | None = None  # the fitter's settings, chosen on the screen variant's layouts
-    for variant in sorted(OUTPUT_VARIANTS, key=lambda v: v != "screen"):  # screen first: it chooses the settings
+    for variant in sorted(variants, key=lambda v: v != "screen"):  # screen first: it chooses the settings
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
         fingerprint = variant_fingerprint(inputs, variant)
@@ -231,7 +247,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             html_path = out_dir / output_name(settings, code, variant, "html")
             images = prepare_images(root, settings, variant, figures)
             if choices is None:
-                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings)
+                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings,
+                                                    pages=variant == "screen")
             html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
             if variant != "screen":
                 sheets = unlinked_stylesheets(root, settings)

@@ -525,13 +525,14 @@ Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how t
 
 def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
                    layout: Callable[[str], object], context: str,
-                   siblings: Sequence[Sibling] = ()) -> tuple[dict[str, Choice], object]:
+                   siblings: Sequence[Sibling] = (), pages: bool = True) -> tuple[dict[str, Choice], object | None]:
     """Choose the setting of every run the fitter sets, and lay out the screen pages with them.
 
     Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
     and the other sections (laid out in runs between them), joined page after page. Nothing is
     laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
-    shared by script decide its step here too (share.py)."""
+    shared by script decide its step here too (share.py). Without `pages`, the choices alone
+    (None for the document): what the cache remembers is not laid out, only what must be searched."""
     from brochure_build.render.share import choose_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
@@ -549,14 +550,16 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if run is None:
             pending.append(section)
             continue
-        if pending:
+        if pending and pages:
             documents.append(layout(html_of(tuple(pending), "")))
-            pending = []
-        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run))
+        pending = []
+        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run), pages)
         for member in run:
             choices[member.spec.id] = choice
             fitted.add(member.spec.id)
-        documents.append(trial.document)
+        documents.append(trial.document if trial is not None else None)
+    if not pages:
+        return choices, None
     if pending:
         documents.append(layout(html_of(tuple(pending), "")))
     if len(documents) == 1:

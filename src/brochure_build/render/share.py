@@ -153,10 +153,12 @@ def recall_shared(fitter, run, shared: Shared):
         replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own.step)
 
 
-def choose_shared(fitter, run, shared: Shared | None):
-    """The run's choice and layout: its own, or at the shared step when that is smaller."""
+def choose_shared(fitter, run, shared: Shared | None, lay_out: bool = True):
+    """The run's choice and layout: its own, or at the shared step when that is smaller. Without
+    `lay_out`, the choice alone: a remembered one is not laid out again (the trial is then None)."""
+    choose = fitter.choose if lay_out else fitter.choice
     if shared is None:
-        return fitter.choose(run)
+        return choose(run) if lay_out else choose(run, None)
     own = fitter.own_choice(run)
-    choice, trial = fitter.choose(run, None if own.step == shared.step else shared.step)
+    choice, trial = choose(run, None if own.step == shared.step else shared.step)
     return replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own.step), trial
