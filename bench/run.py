@@ -64,6 +64,21 @@ def isolated(command: list[str], cwd: Path) -> tuple[float, float]:
     return float(out[0]), int(out[1]) / 1024
 
 
+def isolated_steps(commands: list[list[str]], cwd: Path) -> tuple[list[float], float]:
+    """Run `commands` one after another (stopping at a failure, as make does) in a grandchild,
+    timing each; and the peak RSS (MB) of the largest."""
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        f"for command in {commands!r}:\n"
+        "    t = time.perf_counter()\n"
+        f"    subprocess.run(command, cwd={str(cwd)!r}, check=True, stdout=subprocess.DEVNULL)\n"
+        "    print(time.perf_counter() - t)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
+    return [float(value) for value in out[:-1]], int(out[-1]) / 1024
+
+
 def plain_weasyprint(html_files: list[Path]) -> float:
     started = time.perf_counter()
     for html in html_files:
@@ -109,12 +124,17 @@ def edit_chinese(text_file: Path, run: int) -> None:
     save(text_file, "".join(lines))
 
 
-def edit_times(root: Path, runs: int) -> tuple[float, float, float]:
+MAKE_STEPS = ("check", "build", "preflight")  # what `make` runs, in its order
+
+
+def edit_times(root: Path, runs: int) -> tuple[float, float, float, dict[str, float]]:
     """An edition's clean build (`brochure build --lang en`, every product, no caches), and one
     paragraph of its text edited then what `make` runs (check, build, preflight), on a copy of
-    the project. Medians of `runs`; and the peak memory of the edit runs (MB)."""
+    the project. Medians of `runs`; the peak memory of the edit runs (MB); and the median of
+    each of make's steps."""
     brochure = str(BIN / "brochure")
     clean_times, edit_times_, peak = [], [], 0.0
+    steps: dict[str, list[float]] = {step: [] for step in MAKE_STEPS}
     with tempfile.TemporaryDirectory() as folder:
         copy = project_copy(root, Path(folder))
         text_file = copy / "brochure" / "text" / f"{EDIT_LANGUAGE}.yaml"
@@ -125,12 +145,13 @@ def edit_times(root: Path, runs: int) -> tuple[float, float, float]:
             subprocess.run([brochure, "build", "--root", str(copy)], check=True, stdout=subprocess.DEVNULL)
             subprocess.run([brochure, "preflight", "--root", str(copy)], stdout=subprocess.DEVNULL)
             edit_paragraph(text_file, run)
-            script = (f"{brochure} check --root {copy} >/dev/null && {brochure} build --root {copy} >/dev/null && "
-                      f"{brochure} preflight --root {copy} >/dev/null")
-            seconds, rss = isolated(["sh", "-c", script], copy)
-            edit_times_.append(seconds)
+            seconds_each, rss = isolated_steps([[brochure, step, "--root", str(copy)] for step in MAKE_STEPS], copy)
+            edit_times_.append(sum(seconds_each))
+            for step, seconds in zip(MAKE_STEPS, seconds_each, strict=True):
+                steps[step].append(seconds)
             peak = max(peak, rss)
-    return statistics.median(clean_times), statistics.median(edit_times_), peak
+    return (statistics.median(clean_times), statistics.median(edit_times_), peak,
+            {step: statistics.median(times) for step, times in steps.items()})
 
 
 def serve_times(root: Path, languages: list[str], runs: int) -> tuple[dict[tuple[str, str], float], float]:
@@ -203,7 +224,7 @@ def main() -> int:
     subprocess.run(["make", "--no-print-directory", "-s"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     noop_build = measure("no-op build (`brochure build`, nothing changed)", brochure, root, args.runs)
     noop_make = measure("no-op `make`", ["make", "--no-print-directory"], root, args.runs)
-    edition_clean, edited, edit_peak_mb = edit_times(root, args.runs)
+    edition_clean, edited, edit_peak_mb, edit_steps = edit_times(root, args.runs)
     serve, serve_peak_mb = serve_times(root, ["zh", "en", "fr", "es", "ru", "ar"], max(args.runs, 5))
 
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
@@ -216,6 +237,8 @@ def main() -> int:
     print(f"| clean build of one edition (`brochure build --lang {EDIT_LANGUAGE}`, both products) | {edition_clean:.2f} | | |")
     print(f"| one paragraph of {EDIT_LANGUAGE} edited, then what `make` runs (check, build, preflight) | {edited:.2f} | | "
           f"{edit_peak_mb:.0f} |")
+    for step, seconds in edit_steps.items():
+        print(f"| … of which `brochure {step}` | {seconds:.2f} | | |")
     for (code, edit), seconds in serve.items():
         what = "save the text file (one word)" if edit == "text" else f"save a CSS file ({edit})"
         print(f"| `brochure serve`, {code}: {what} → new pages served | {seconds:.2f} | | {serve_peak_mb:.0f} |")
