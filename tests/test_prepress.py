@@ -108,16 +108,18 @@ def test_tint_stopping_at_the_trim_fails_the_rendered_bleed_check_on_every_edge(
     assert "must run 3 mm past the trim" in problems[0]
 
 
+def paint_white_band_over_the_covers_right_bleed(pdf) -> None:
+    """The cover's photo then stops at the trim on its right edge."""
+    page = pdf.pages[0]
+    trim = [float(v) for v in page.obj.TrimBox]
+    media = [float(v) for v in page.obj.MediaBox]
+    band = f"q 0 0 0 0 k {trim[2]:.3f} {media[1]:.3f} {media[2] - trim[2]:.3f} {media[3] - media[1]:.3f} re f Q".encode()
+    page.contents_add(pdf.make_stream(band), prepend=False)
+
+
 def test_rendered_bleed_check_sees_a_sliver_on_one_edge(built_project, tmp_path):
     """A white band painted over the bleed of the cover's right edge (the photo then stops at the trim)."""
-    def paint_band(pdf):
-        page = pdf.pages[0]
-        trim = [float(v) for v in page.obj.TrimBox]
-        media = [float(v) for v in page.obj.MediaBox]
-        band = f"q 0 0 0 0 k {trim[2]:.3f} {media[1]:.3f} {media[2] - trim[2]:.3f} {media[3] - media[1]:.3f} re f Q".encode()
-        page.contents_add(pdf.make_stream(band), prepend=False)
-
-    copy = defective_copy(pdf_path(built_project, "en", "print"), tmp_path / "print.pdf", paint_band)
+    copy = defective_copy(pdf_path(built_project, "en", "print"), tmp_path / "print.pdf", paint_white_band_over_the_covers_right_bleed)
     problems = prepress.bleed_problems(copy)
     assert len(problems) == 1 and problems[0].startswith("page 1: print shop: bleed: colour reaches the trim along the right edge")
 
@@ -132,14 +134,7 @@ def test_the_bleed_check_renders_again_only_the_pages_whose_drawing_changed(buil
     assert prepress.bleed_problems(original, cache) == []  # answered from the cache
     assert len(list(cache.iterdir())) == 12
 
-    def paint_band(pdf):
-        page = pdf.pages[0]
-        trim = [float(v) for v in page.obj.TrimBox]
-        media = [float(v) for v in page.obj.MediaBox]
-        band = f"q 0 0 0 0 k {trim[2]:.3f} {media[1]:.3f} {media[2] - trim[2]:.3f} {media[3] - media[1]:.3f} re f Q".encode()
-        page.contents_add(pdf.make_stream(band), prepend=False)
-
-    copy = defective_copy(original, tmp_path / "print.pdf", paint_band)
+    copy = defective_copy(original, tmp_path / "print.pdf", paint_white_band_over_the_covers_right_bleed)
     problems = prepress.bleed_problems(copy, cache)
     assert len(problems) == 1 and problems[0].startswith("page 1: print shop: bleed: colour reaches the trim along the right edge")
     assert len(list(cache.iterdir())) == 13
