@@ -118,6 +118,15 @@ def test_french_spaces_and_quotes():
     assert not re.search(r"[^\u202f\u00a0][;:!?»%]", text.replace("http:", "")), "missing narrow space"
 
 
+def test_russian_one_letter_words_are_held_to_the_next_word():
+    """Russian typesetting does not leave a one-letter preposition or conjunction (в, к, с, у, о,
+    и, а, я) at the end of a line: the text holds it to the next word with a no-break space."""
+    ru = dict(printed_blocks("ru"))
+    text = " ".join(map(str, ru.values()))
+    assert text.count("и\u00a0") > 50
+    assert not re.findall(r"(?<![\w-])[авикосуяАВИКОСУЯ] \S{0,12}", text)
+
+
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_back_cover_heading_is_centred_over_a_grid_of_four_boxes(built_project, code):
     """The back cover's diagram is a 2 × 2 grid, 6 mm apart, under a centred heading, in every
