@@ -180,3 +180,10 @@ def test_headings_end_on_two_words_on_the_page(project, code):
     assert len(set_on_lines) >= 5  # several headings take two lines or more
     assert all(len(lines[-1].split()) >= 2 for lines in set_on_lines), set_on_lines
     assert not [lines for lines in set_on_lines if any(re.search(r"\d[–-]\u2060?$", line) for line in lines)]
+
+
+def test_hold_ranges_holds_a_range_of_numbers_at_its_dash():
+    from brochure_build.render.templating import hold_ranges
+
+    assert hold_ranges("le mandat 2022–2024, et 2018-2023") == "le mandat 2022–\u20602024, et 2018-\u20602023"
+    assert hold_ranges("COVID-19, pro-démocratie, 1325 (2000)") == "COVID-19, pro-démocratie, 1325 (2000)"

@@ -139,8 +139,13 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                     process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-            for outcome in outcomes:
+            screen_failed: set[int] = set()
+            for (edition, _, _, variants), outcome in zip(work, outcomes, strict=True):
                 if isinstance(outcome, str):
+                    if "screen" in variants:
+                        screen_failed.add(id(edition))
+                    elif id(edition) in screen_failed:
+                        continue  # the press job stumbled on what its screen job said already
                     failures.append(outcome)
                     continue
                 for result in outcome:
@@ -148,7 +153,7 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                     report(result)
     fontsubsets.prune(root / fontsubsets.CACHE_DIR)
     fit.prune(root / fit.CACHE_DIR)
-    if failures:  # an edition's press and screen processes may stumble on the same words: said once
+    if failures:  # an edition's press and screen jobs may stumble on the same words: said once
         raise BuildError("\n".join(dict.fromkeys(failures)))
     return built
 
@@ -158,7 +163,9 @@ def build_jobs(pending: list, cores: int) -> list[tuple]:
     a core to spare for each (an edit to one language), an edition's press files (print, and the
     imposed sheets made from it) are a job of their own beside its screen file: the two choose
     the same copy-fit settings (fit.py; the cache is shared, and a setting remembered is not laid
-    out again), and neither waits for the other's layout. Otherwise one job per edition."""
+    out again), and neither waits for the other's layout. When both fail, the screen job's
+    message is the one given (build_editions), as it was when the screen file came first in one
+    job. Otherwise one job per edition."""
     split = cores >= 2 * len(pending)
     return [(edition, inputs, siblings, variants) for edition, inputs, siblings in pending
             for variants in ((("screen",), ("print", "imposed")) if split else (OUTPUT_VARIANTS,))]

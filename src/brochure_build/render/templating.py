@@ -74,6 +74,7 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
     )
     del environment.globals["lipsum"]  # made-up words have no place in a brochure
     environment.filters["no_runt"] = no_runt
+    environment.filters["hold_ranges"] = hold_ranges
     return environment
 
 
@@ -97,8 +98,14 @@ def no_runt(text: str) -> str:
     words = text.rstrip().rsplit(" ", 1)
     if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
         return text
-    held = f"{words[0]} {WORD_JOINER}{words[1]}{text[len(text.rstrip()):]}"
-    return NUMBER_RANGE_DASH.sub(lambda match: match[0] + WORD_JOINER, held)
+    return hold_ranges(f"{words[0]} {WORD_JOINER}{words[1]}{text[len(text.rstrip()):]}")
+
+
+def hold_ranges(text: str) -> str:
+    """`text` with a word joiner after the dash of each range of numbers (`2018–2023`), so that a
+    line does not end on `2018–`: for running text, `{{ paragraph | hold_ranges }}` (no_runt does
+    it for headings). The joiner is invisible and not read (see no_runt)."""
+    return NUMBER_RANGE_DASH.sub(lambda match: match[0] + WORD_JOINER, str(text))
 
 
 def template_line(error: BaseException, root: Path) -> str:
