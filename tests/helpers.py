@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -26,3 +27,10 @@ def embedded_fonts(pdf: Path) -> dict[str, str]:
     from brochure_build.review.preflight import embedded_fonts as read_embedded_fonts
 
     return {base: name or "" for base, name in read_embedded_fonts(PdfReader(pdf))}
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """For Popen(preexec_fn=…): Ctrl-C (SIGINT) at its default in the child, as in a terminal. A
+    test run started in the background by a shell inherits SIGINT ignored, and so would the
+    build it starts, which then would not stop when the test sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -37,7 +37,7 @@ from brochure_build.source.content import load_content
 from brochure_build.source.translations import check_content
 from brochure_build.source.yamlsource import MAX_FILE_BYTES
 from conftest import REPO, copy_project, pdf_path
-from helpers import normalize, page_texts
+from helpers import ctrl_c_as_in_a_terminal, normalize, page_texts
 from test_content_errors import line_of, replace_in
 
 EN = "brochure/text/en.yaml"
@@ -656,7 +656,7 @@ def test_a_bug_is_one_line_with_its_own_status(previous, capsys, monkeypatch):
 
 def start_build(root: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "brochure_build", "build", "--root", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 @pytest.mark.parametrize("signum, status, word", [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")])

@@ -24,6 +24,7 @@ import pytest
 from brochure_build import output
 from brochure_build.build import build
 from brochure_build.preview.serve import wait_until
+from helpers import ctrl_c_as_in_a_terminal
 
 WAIT = 240  # seconds: a build of two editions takes 20–40 s, more while other work shares the machine
 
@@ -44,7 +45,8 @@ def start(tmpdir_of_ours):
     def start(root: Path, *args: str) -> subprocess.Popen:
         process = subprocess.Popen([sys.executable, "-m", "brochure_build", *args, "--root", str(root)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=os.environ | {"TMPDIR": str(tmpdir_of_ours)}, start_new_session=True)
+                                   env=os.environ | {"TMPDIR": str(tmpdir_of_ours)}, start_new_session=True,
+                                   preexec_fn=ctrl_c_as_in_a_terminal)
         sessions.append(process.pid)
         return process
 
