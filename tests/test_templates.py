@@ -187,3 +187,11 @@ def test_hold_ranges_holds_a_range_of_numbers_at_its_dash():
 
     assert hold_ranges("le mandat 2022–2024, et 2018-2023") == "le mandat 2022–\u20602024, et 2018-\u20602023"
     assert hold_ranges("COVID-19, pro-démocratie, 1325 (2000)") == "COVID-19, pro-démocratie, 1325 (2000)"
+
+
+def test_a_laid_out_fragment_with_a_held_range_is_named_by_its_block(project):
+    """Messages name the block a laid-out text comes from; the layouts' joiners are not in the file."""
+    from brochure_build.render.layoutcheck import block_of
+
+    _, (edition,) = load_content(project, ["en"])
+    assert block_of(edition, "Council during the 2022–\u20602024 term").endswith(": sections.closing.body[0]")

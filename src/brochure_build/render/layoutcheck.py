@@ -105,7 +105,7 @@ def edition_texts(edition: Edition) -> list[tuple[str, str]]:
 
 def block_of(edition: Edition, fragment: str) -> str:
     """`file:line: key` of the content value a laid-out `fragment` of text comes from ('' if none does)."""
-    words = " ".join(fragment.replace("\u00ad", "").split()).rstrip("-\u2010")
+    words = " ".join(fragment.replace("\u00ad", "").replace("\u2060", "").split()).rstrip("-\u2010")  # no_runt's joiners
     key = next((key for key, text in edition_texts(edition) if words and words in " ".join(text.split())), "")
     if not key or edition.text_file is None:
         return key
