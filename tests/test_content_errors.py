@@ -114,3 +114,14 @@ def test_unknown_language_is_named(project):
     result = run_cli("build", "--lang", "xx", cwd=project)
     assert result.returncode == 1
     assert "--lang xx: no such language" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_kind_that_is_not_a_name_is_an_error(project):
+    """`kind: []` (found by the hostile-input fuzzing: it raised a TypeError) is reported like any
+    other wrong value, with its file, line and key."""
+    settings = project / "brochure/brochure.yaml"
+    replace_in(settings, "kind: priority,   pages: 7,", "kind: [],   pages: 7,")
+    with pytest.raises(ContentError) as caught:
+        load_content(project)
+    assert [str(p) for p in caught.value.problems] == [
+        f"brochure/brochure.yaml:{line_of(settings, 'kind: [],')}: sections[5].kind: expected the name of a page kind, found a list"]

@@ -3,7 +3,13 @@ renderer's line-break memo (render/linebreaks.py), and the PDF the one WeasyPrin
 
 from __future__ import annotations
 
+import io
+
+import pytest
+from pypdf import PdfReader
+
 from brochure_build.render.pdf import Renderer
+from conftest import pdf_path
 
 WORDS = ("Luxembourg supports the universal periodic review, the special procedures and the treaty bodies, "
          "and works with civil society and national human rights institutions. ") * 12
@@ -31,3 +37,78 @@ def test_a_render_through_the_line_memo_writes_the_same_pdf(project):
         assert second.write_pdf() == expected
     finally:
         renderer.close()
+
+
+BOXES = """<div class="box" style="break-inside: avoid; border: 1pt solid; padding: 2mm">{}</div>"""
+COLUMN_PAGES = {
+    # Paragraphs, then two boxes that do not break: the tries creep up by a few px at a time.
+    "boxes": f"<p>{WORDS[:700]}</p><p>{WORDS[:500]}</p>" + BOXES.format(WORDS[:420]) + BOXES.format(WORDS[:300]),
+    # A float in the columns: laid out within the column (its own block formatting context).
+    "float": f"<p><span style='float: left; width: 20mm; height: 12mm; background: #ccc'></span>{WORDS[:700]}</p>"
+             f"<p>{WORDS[:500]}</p>" + BOXES.format(WORDS[:420]) + BOXES.format(WORDS[:300]),
+    # A footnote in the columns: the column holding it leaves a trace in the layout context (it is
+    # laid out each time, never answered); the columns after it are answered.
+    "footnote": f"<p>{WORDS[:700]}<span style='float: footnote'>A note.</span></p><p>{WORDS[:500]}</p>"
+                + BOXES.format(WORDS[:420]) + BOXES.format(WORDS[:300]),
+}
+
+
+def column_page(body: str) -> str:
+    return PAGE.replace(f'<div class="text"><p>{WORDS}</p><p>{WORDS[:400]}</p></div>', f'<div class="text">{body}</div>')
+
+
+def test_column_balancing_through_the_memo_gives_the_pages_weasyprint_gives(project, monkeypatch):
+    """Renderer.render answers column-balancing tries from the memo (render/columntrials.py): the
+    pages are WeasyPrint's own, byte for byte, with boxes that do not break, a float, a footnote;
+    with CHECK, every answer is laid out again and compared, box for box."""
+    import weasyprint
+
+    from brochure_build.render import columntrials
+
+    monkeypatch.setattr(columntrials, "CHECK", True)
+    base = project / "build" / "t.html"
+    sheets = [project / "layouts" / "css" / name for name in STYLESHEETS]
+    renderer = Renderer(project)
+    try:
+        for name, body in COLUMN_PAGES.items():
+            html = column_page(body)
+            before = dict(columntrials.counts)
+            through_memo = renderer.render(html, base, "en test", None, sheets).write_pdf()
+            assert columntrials.counts["answered"] > before["answered"], name
+            plain = weasyprint.HTML(string=html, base_url=str(base)).render(
+                font_config=renderer.font_config, stylesheets=renderer.stylesheets.get(sheets)).write_pdf()
+            assert through_memo == plain, name
+            if name == "footnote":
+                assert "A note." in PdfReader(io.BytesIO(through_memo)).pages[0].extract_text()
+    finally:
+        renderer.close()
+
+
+@pytest.mark.parametrize("code", ["es", "fr"])
+def test_the_memo_answers_the_balancing_of_an_edition_as_weasyprint_would(built_project, monkeypatch, code):
+    """The Spanish and French screen files, whose priority pages take the most tries (the tries
+    creep up by a few px while a box does not fit): laid out again from their kept HTML through
+    the memo with CHECK (every answer laid out again and compared), the pages are those of plain
+    WeasyPrint, pixel for pixel, and the memo answered tries."""
+    import weasyprint
+
+    from brochure_build.render import columntrials
+
+    monkeypatch.setattr(columntrials, "CHECK", True)
+    html = pdf_path(built_project, code, "screen").with_suffix(".html")
+    before = dict(columntrials.counts)
+    with columntrials.active():
+        through_memo = weasyprint.HTML(filename=html).write_pdf()
+    assert columntrials.counts["answered"] - before["answered"] >= 10, code
+    plain = weasyprint.HTML(filename=html).write_pdf()
+    assert page_bitmaps(through_memo) == page_bitmaps(plain)
+
+
+def page_bitmaps(pdf: bytes) -> list[bytes]:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return [page.render(scale=1).to_pil().tobytes() for page in document]
+    finally:
+        document.close()

@@ -308,10 +308,11 @@ def bitmaps(pdf: Path) -> list[bytes]:
 
 @pytest.mark.filterwarnings("ignore:No fonts configured in FontConfig")  # on purpose: fonts.isolate_fontconfig
 def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
-    """Every edition's preview, made the preview's fast way (two parts laid out at once in two
-    warm processes, line breaks answered from memory), has the pixels of the screen PDF `brochure
-    build` wrote: on the first render, on the next, which breaks no line anew, and split at an
-    even page (the second part starts on a left page in left-to-right editions, a right one in Arabic)."""
+    """Every edition's preview, made the preview's fast way (each unit of sections a document of
+    its own, laid out in two warm processes at once, line breaks answered from memory), has the
+    pixels of the screen PDF `brochure build` wrote: on the first render, on the next, which
+    breaks no line anew, and with the units taken in the other order (each process then lays out
+    other units: a unit starting on a left page, a right one, in Arabic too)."""
     from weasyprint.layout import inline, preferred
 
     original = inline.split_first_line
@@ -319,15 +320,19 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
     try:
         for code in preview.languages():
             screen = bitmaps(pdf_path(built_project, code, "screen"))
-            middle = previewparts.first_split(preview.edition(code))
-            assert middle == 7, code
-            for render in ("first", "repeated", "split at page 8"):
-                # The same split twice (the preview moves it to balance the parts), then another.
-                preview.splits[code] = 8 if render == "split at page 8" else middle
+            unit_count = len(previewparts.units(preview.edition(code)))
+            assert unit_count == 10, code
+            for render in ("first", "repeated", "other order"):
+                # Repeated: each process lays out the units it laid out before, and only those.
+                preview.steal = render != "repeated"
+                if render == "other order":  # the units of the last pages are now thought the dearest, and laid
+                    preview.unit_seconds[code] = {page: page / 10 for page in preview.unit_seconds[code]}
+                    preview.unit_sides[code] = {}  # out afresh: where less is queued
                 preview.units.clear()  # every page laid out again, not kept from the render before
                 pdf, images, problems, steps, _ = preview.render_pages(code)
                 assert problems == [], code
-                assert "part 2 total" in steps and "whole" not in steps, (code, steps)  # laid out in two parts
+                assert "part 2 total" in steps and "whole" not in steps, (code, steps)  # the helper laid units out
+                assert steps["part 1 units"] + steps["part 2 units"] == unit_count, (code, steps)
                 shown = bitmaps(pdf)
                 assert len(shown) == len(images) == len(screen) == 12, code
                 differ = [number for number, (a, b) in enumerate(zip(shown, screen, strict=True), 1) if a != b]
@@ -340,18 +345,40 @@ def test_the_preview_shows_the_pages_of_the_screen_variant(built_project):
     assert inline.split_first_line is original and preferred.split_first_line is original  # patched during renders only
 
 
-def test_the_split_moves_to_where_the_parts_take_the_same_time(project):
-    """The parts' times teach what each unit of sections costs; the split goes where the two are
-    expected to finish together, and stays there while the times are near (no swinging)."""
+def test_the_dearest_units_are_taken_first(project):
+    """Each process takes the next unit of sections when it is free, the dearest first, so the last
+    ones, which decide whether the two finish together, are the cheapest. What each unit took is
+    learned from render to render; a unit never measured is guessed from its pages."""
     _, (edition,) = content.load_content(project, ["en"])
-    assert previewparts.split_pages(edition) == [2, 5, 6, 7, 8, 9, 10, 11, 12]
-    costs = previewparts.unit_costs(edition, {}, 7, (0.4, 1.2))  # pages 1–6 took 0.4 s, pages 7–12 1.2 s
-    assert sorted(costs) == [1, 2, 5, 6, 7, 8, 9, 10, 11, 12] and round(sum(costs.values()), 6) == 1.6
-    assert previewparts.rebalance(edition, 7, costs) == 9  # 0.4 + 2 × 0.2 s before page 9: 0.8 s each side
-    costs = previewparts.unit_costs(edition, costs, 9, (0.85, 0.75))
-    assert previewparts.rebalance(edition, 9, costs) == 9  # 0.1 s apart: one unit either way would be worse
-    costs = previewparts.unit_costs(edition, costs, 9, (0.5, 0.5))
-    assert previewparts.rebalance(edition, 9, costs) == 9
+    groups = previewparts.units(edition)
+    firsts = [group[0].spec.first_page for group in groups]
+    assert firsts == [1, 2, 5, 6, 7, 8, 9, 10, 11, 12]
+    assert firsts[previewparts.dearest_first(groups, {})[0]] == 2  # nothing measured: the unit of pages 2–4 first
+    costs = {1: 0.05, 2: 0.3, 5: 0.05, 6: 0.5, 7: 0.2, 8: 0.2, 9: 0.2, 10: 0.05, 11: 0.1}  # page 12 never measured
+    order = [firsts[index] for index in previewparts.dearest_first(groups, costs)]
+    assert order == [6, 2, 7, 8, 9, 12, 11, 1, 5, 10]  # page 12 guessed at 1.65 s / 10 pages = 0.165 s
+    took = [previewparts.PartResult(steps={"total": 0.7}), previewparts.PartResult(steps={"total": 0.2})]
+    learned = previewparts.learned(costs, [groups[3], groups[9]], took)
+    assert learned[6] == pytest.approx(0.6) and learned[12] == 0.2 and learned[2] == 0.3  # the mean of before and now
+
+
+def test_each_process_keeps_its_units_and_takes_the_cheapest_of_the_other(project):
+    """A unit goes back to the process that laid it out last (its line-break memo knows the lines);
+    one never laid out goes where less is queued. A process with nothing left takes the cheapest
+    unit left to the other, unless stealing is off; after the helper fails, this process takes all."""
+    costs = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+    order = list(range(6))  # dearest first
+    fresh = previewparts.UnitQueues(order, costs, [None] * 6)
+    assert fresh.queues == ([0, 3, 4], [1, 2, 5])  # 0.5 | 0.4, +0.3 | 0.7 against 0.5 +0.2 +0.1 …
+    kept = previewparts.UnitQueues(order, costs, [True, True, False, None, False, None])
+    assert kept.queues == ([2, 3, 4, 5], [0, 1])
+    assert [kept.take(False) for _ in range(4)] == [2, 3, 4, 5]
+    assert kept.take(False) == 1 and kept.take(True) == 0 and kept.take(True) is None  # 1: the cheaper of the helper's
+    strict = previewparts.UnitQueues(order, costs, [True, True, False, None, False, None], steal=False)
+    assert [strict.take(False) for _ in range(5)] == [2, 3, 4, 5, None]
+    assert strict.take(True) == 0
+    strict.hand_back(0)  # the helper failed with unit 0
+    assert [strict.take(False) for _ in range(3)] == [0, 1, None] and strict.take(True) is None
 
 
 @pytest.mark.filterwarnings("ignore:No fonts configured in FontConfig")  # on purpose: fonts.isolate_fontconfig
@@ -473,7 +500,7 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
         assert preview.helper.process is not helper and preview.helper.process.poll() is None
         assert len(images) == 12 and problems == [] and "part 2 total" in steps
 
-        # During a render: this render is made in one piece, and says why; the next has a helper again.
+        # During a render: this process lays out what is left, and says why; the next has a helper again.
         submit = preview.helper.submit
 
         def dies_at_once(job):
@@ -485,8 +512,10 @@ def test_the_helper_process_starts_again_after_it_dies(project, capsys):
         preview.helper.submit = dies_at_once
         preview.units.clear()
         _, images, problems, steps, _ = preview.render_pages("ar")
-        assert len(images) == 12 and problems == [] and "whole" in steps
-        assert "ar  preview: the preview's helper process stopped" in capsys.readouterr().err
+        assert len(images) == 12 and problems == [] and "whole" not in steps and "part 2 total" not in steps, steps
+        assert steps["part 1 units"] == 10
+        err = capsys.readouterr().err
+        assert "ar  preview: the preview's helper process stopped" in err and "laying the rest out in this process" in err
         preview.helper.submit = submit
         preview.units.clear()
         _, images, _, steps, _ = preview.render_pages("ar")

@@ -179,10 +179,11 @@ class Preview:
         self.parallel = (os.cpu_count() or 1) > 1 if parallel is None else parallel
         self.helper = parts.Helper(self.root)  # the other part's warm renderer
         self.helper_peak_rss_mb = 0.0
-        self.splits: dict[str, int] = {}          # language → the page its next render is split at
         self.units: dict[str, dict[str, parts.UnitPages]] = {}  # language → its units' pages, by their HTML
         self.jobs_made = 0                        # parts laid out so far: names their PDFs
-        self.unit_seconds: dict[str, dict[int, float]] = {}  # language → what each unit (by first page) takes to lay out
+        self.unit_seconds: dict[str, dict[int, float]] = {}  # language → what each unit (by first page) took to lay out
+        self.unit_sides: dict[str, dict[int, bool]] = {}  # language → whether the helper laid each unit out last
+        self.steal = True  # a process with nothing left takes the other's cheapest unit (parts.UnitQueues)
         self.scripts: dict[str, str] = {}  # language -> the script of its words, known once a render shared steps
         self.last_choices: dict[tuple[str, str], object] = {}  # (language, section) → the copy-fit setting shown last
         self.line_counts = (0, 0)                 # line breaks asked for in the last render, and broken anew
@@ -532,11 +533,11 @@ class Preview:
             kept = dict(self.units.get(code, {}))
             stale = [number for number, key in enumerate(keys) if key not in kept]
             clock.lap("html")
-            results: list[parts.PartResult] | None = []
+            results: tuple[list, list] | None = ([], [])
             if stale:
-                results, laid_out = self.render_units(edition, code, groups, groups[stale[0]:stale[-1] + 1], job, clock)
-                for key, unit in zip(keys[stale[0]:stale[-1] + 1], laid_out, strict=False):
-                    kept[key] = unit
+                results, laid_out = self.render_units(edition, code, [groups[number] for number in stale], job, clock)
+                for number, unit in zip(stale, laid_out, strict=False):
+                    kept[keys[number]] = unit
             if results is not None:
                 units = [kept[key] for key in keys]
                 self.units[code] = dict(zip(keys, units, strict=True))
@@ -546,8 +547,7 @@ class Preview:
                 report = parts.merged_report([unit.report for unit in units])
                 problems = self.plan_problems(edition, report, context, provisional) + list(
                     dict.fromkeys(problem for unit in units for problem in unit.problems))
-                steps = clock.result() | {f"part {number} {step}": seconds
-                                          for number, result in enumerate(results, 1) for step, seconds in result.steps.items()}
+                steps = clock.result() | parts.side_steps(results)
                 return pdf, tuple(image for unit in units for image in unit.images), problems, steps, provisional
             # A part strays from the plan: its pages are not the whole edition's. Lay it out in one piece.
         self.units.pop(code, None)
@@ -558,43 +558,36 @@ class Preview:
         problems = self.plan_problems(edition, whole.report, context, provisional) + whole.problems
         return pdf, whole.images, problems, clock.result() | whole.steps, provisional
 
-    def render_units(self, edition: Edition, code: str, groups: list, span: list, job, clock: Stopwatch):
-        """Lay out the run `span` of the edition's units `groups` (in two parts at once when it has more than one unit):
-        the parts' results, and each unit's pages; (None, []) when a part strays from the plan or
-        the helper fails (then the edition is laid out in one piece). Raises BuildError."""
-        if len(span) == len(groups):  # the whole edition: split where the parts took the same time last
-            split = self.splits.get(code)
-            if split not in parts.split_pages(edition):  # never split yet, or the plan changed
-                split = parts.first_split(edition)
-            cut = next(number for number, group in enumerate(span) if group[0].spec.first_page == split)
-        else:
-            cut = parts.balanced_split(span) if len(span) > 1 else len(span)
-        pieces = [piece for piece in (span[:cut], span[cut:]) if piece]
+    def render_units(self, edition: Edition, code: str, stale: list, job, clock: Stopwatch):
+        """Lay out the units `stale` (of the edition's units, in plan order), each as a document of
+        its own, shared between this process and the helper when there are several: each takes
+        the next unit when it is free, the dearest first (parts.dearest_first). Returns the
+        results of this process's units and of the helper's, and each unit's pages in the order
+        of `stale`; (None, []) when a unit strays from the plan (then the edition is laid out in
+        one piece). Raises BuildError."""
         everything = {section.spec.id for section in edition.sections}
         self.jobs_made += 1
         jobs = []
-        for number, piece in enumerate(pieces, 1):
-            sections = tuple(section for group in piece for section in group)
-            jobs.append(job(sections, f"-job{self.jobs_made}-{number}", everything - {s.spec.id for s in sections}))
-        try:
-            results = list(self.render_parts(*jobs)) if len(jobs) == 2 else [self.render_part(jobs[0])]
-        except parts.HelperError as error:
-            # Then this render is made in one piece; the helper starts again on the next.
-            print(f"{code:3} preview: {error}; laying the edition out in one piece", file=sys.stderr, flush=True)
-            return None, []
+        for number, group in enumerate(stale, 1):
+            ids = {section.spec.id for section in group}
+            jobs.append(job(group, f"-job{self.jobs_made}-{number}", everything - ids))
+        costs = self.unit_seconds.get(code, {})
+        sides = self.unit_sides.setdefault(code, {})
+        queues = parts.UnitQueues(parts.dearest_first(stale, costs), parts.guessed_costs(stale, costs),
+                                  [sides.get(group[0].spec.first_page) for group in stale], steal=self.steal)
+        results, helped = self.render_shared(code, jobs, queues)
+        sides.update({group[0].spec.first_page: by_helper for group, by_helper in zip(stale, helped, strict=True)})
         clock.lap("parts")
         errors = [result.error for result in results if result.error]
         if errors:
             raise BuildError("\n".join(dict.fromkeys("\n".join(errors).splitlines())))
-        if not all(parts.keeps_to_plan(result, part.specs) for result, part in zip(results, jobs, strict=True)):
+        if not all(parts.keeps_to_plan(result, made.specs) for result, made in zip(results, jobs, strict=True)):
             return None, []
-        if len(span) == len(groups):
-            seconds = (results[0].steps["total"], results[1].steps["total"])
-            self.unit_seconds[code] = parts.unit_costs(edition, self.unit_seconds.get(code, {}), split, seconds)
-            self.splits[code] = parts.rebalance(edition, split, self.unit_seconds[code])
-        laid_out = [unit for result, part, piece in zip(results, jobs, pieces, strict=True)
-                    for unit in parts.unit_pages(result, part, piece)]
-        return results, laid_out
+        self.unit_seconds[code] = parts.learned(self.unit_seconds.get(code, {}), stale, results)
+        laid_out = [parts.unit_pages(result, made, [group])[0] for result, made, group in zip(results, jobs, stale, strict=True)]
+        sides = ([result for result, theirs in zip(results, helped, strict=True) if not theirs],
+                 [result for result, theirs in zip(results, helped, strict=True) if theirs])
+        return sides, laid_out
 
     @staticmethod
     def plan_problems(edition: Edition, report: dict, context: str, provisional: list[str]) -> list[str]:
@@ -611,14 +604,53 @@ class Preview:
         self.line_counts = (result.line_calls, result.lines_broken)
         return result
 
-    def render_parts(self, mine: PartJob, theirs: PartJob) -> tuple[parts.PartResult, parts.PartResult]:
-        """`theirs` in the helper process while `mine` renders here; raises parts.HelperError."""
-        self.helper.submit(theirs)
-        first = parts.render_part(self.renderer, self.linebreaks, mine)
-        second = self.helper.result()
-        self.line_counts = (first.line_calls + second.line_calls, first.lines_broken + second.lines_broken)
-        self.helper_peak_rss_mb = max(self.helper_peak_rss_mb, second.peak_rss_mb)
-        return first, second
+    def render_shared(self, code: str, jobs: list[PartJob], queues: parts.UnitQueues) -> tuple[list[parts.PartResult], list[bool]]:
+        """Lay out `jobs`, this process and the helper (from a thread that feeds it) each taking
+        its next from `queues` when it is free: every job's result, and whether the helper made it.
+        When the helper fails, this process lays out what is left, and says so."""
+        results: list[parts.PartResult | None] = [None] * len(jobs)
+        helped = [False] * len(jobs)
+
+        def feed() -> None:
+            while (index := queues.take(True)) is not None:
+                try:
+                    self.helper.submit(jobs[index])
+                    results[index] = self.helper.result()
+                except parts.HelperError as error:
+                    print(f"{code:3} preview: {error}; laying the rest out in this process", file=sys.stderr, flush=True)
+                    queues.hand_back(index)
+                    return
+                helped[index] = True
+
+        feeder = None
+        if self.parallel and len(jobs) > 1:
+            feeder = threading.Thread(target=feed, name="preview-helper-feeder", daemon=True)
+            feeder.start()
+        else:
+            queues.alone = True
+        try:
+            while True:
+                index = queues.take(False)
+                if index is None:
+                    if feeder is None or not feeder.is_alive():
+                        break
+                    feeder.join()
+                    continue  # the helper may have failed and handed its unit back
+                results[index] = parts.render_part(self.renderer, self.linebreaks, jobs[index])
+        except BaseException:  # abandoned (RenderAbandoned) or failed: the helper's unit is stale too
+            queues.cancel()
+            if feeder is not None:
+                self.helper.interrupt()
+                while feeder.is_alive():  # before the next render talks to the helper
+                    try:
+                        feeder.join()
+                    except RenderAbandoned:  # raised again by the watchdog until the render ends
+                        pass
+            raise
+        self.line_counts = (sum(result.line_calls for result in results), sum(result.lines_broken for result in results))
+        theirs = [result.peak_rss_mb for result, by_helper in zip(results, helped, strict=True) if by_helper]
+        self.helper_peak_rss_mb = max([self.helper_peak_rss_mb, *theirs])
+        return results, helped
 
     # -- what /status says ------------------------------------------------------------------------
 

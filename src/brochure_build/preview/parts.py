@@ -1,27 +1,33 @@
-"""Preview stage, on two cores: an edition laid out as two runs of its sections at once, one in
-the preview server's process and one in a warm helper process.
+"""Preview stage, on two cores: an edition laid out unit by unit (a unit: the smallest run of
+its sections that starts a page of its own), each unit a document of its own, in the preview
+server's process and in a warm helper process at once.
 
-Why the two parts give the pages of the whole: every section starts a page of its own (a forced
+Why the units give the pages of the whole: every section starts a page of its own (a forced
 break) on its planned page, so the pages of a run of sections depend only on those sections, on
-whether each page is a left or a right one, and on its folio. The second part starts on the side
-its first page has in the brochure (`html { break-before: recto }` or `verso`: odd pages are
-recto in both directions) and numbers its pages from there (`@page :first { counter-reset: page
-N }`, both in base.html.j2); a layout that lists page numbers prints the plan's rather than
-target-counter(). Its links to sections in the other part have no target in its own part:
+whether each page is a left or a right one, and on its folio. A unit starts on the side its
+first page has in the brochure (`html { break-before: recto }` or `verso`: odd pages are recto
+in both directions) and numbers its pages from there (`@page :first { counter-reset: page N }`,
+both in base.html.j2); a layout that lists page numbers prints the plan's rather than
+target-counter(). Its links to sections of other units have no target in its own document:
 WeasyPrint's "No anchor" for exactly those ids is tolerated, and those links are inactive in
 the preview PDF (never in the build's).
 
-Each two-part render tells what its units of sections cost (unit_costs); the split moves to
-where the two parts are expected to take the same time, so the two processes finish together
-(rebalance). A render after a text edit lays out only the units whose HTML changed (the others'
-pages are kept, by their HTML and the layouts' and fonts' digest): in two parts when there are
-several, else in this process alone.
+Each process takes its next unit when it is free, the dearest first by what each unit took in
+the renders before (dearest_first, learned, UnitQueues): the last units taken, which decide whether the two
+finish together, are the cheapest. Each unit goes back to the process that laid it out last (its
+line-break memo knows the unit's lines), and a process with nothing left takes the cheapest unit
+left to the other, so the two end within a small unit of each other however noisy the times (a
+split of the edition into two runs, moved from render to render toward where both would take
+the same time, left one process idle for 0.2–0.4 s in every other render: one unit can take
+0.15–0.5 s). A unit costs some 10 ms more as a document of its own. A render after a text edit
+lays out only the units whose HTML changed (the others' pages are kept, by their HTML and the
+layouts' and fonts' digest): one unit in this process alone.
 
-That holds only while each part keeps to the plan. When one does not (a section runs past its
+That holds only while each unit keeps to the plan. When one does not (a section runs past its
 pages or ends early), the edition is laid out again in one piece, as the build does, and the
 plan problems come from that. tests/test_serve.py compares the preview's pages with the screen
 PDF of `brochure build`, pixel for pixel, in every edition. A section that shares the page of
-the one before, or that flows (its pages known only once laid out), is never where a part starts.
+the one before, or that flows (its pages known only once laid out), never starts a unit.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -44,7 +51,6 @@ from brochure_build.source.model import Edition, Section, SectionSpec
 DPI = 72                 # page images: 595 × 842 px for A4, two pages side by side on a laptop screen
 JPEG_QUALITY = 90        # JPEG, not PNG: six times faster to encode (20 ms against 130 ms for 12 pages)
 GC_THRESHOLD = 20000     # a layout allocates millions of objects: collect young ones less often (5–15 % faster)
-BALANCE_SECONDS = 0.1    # parts further apart than this move the next split by a section
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class PartJob:
     text_display: str
     fonts: tuple[str, ...]          # the font families the language may use
     specs: tuple[SectionSpec, ...]  # the sections of this part, in plan order
-    foreign_ids: tuple[str, ...] = ()  # ids of the other part's sections: links to them have no target here
+    foreign_ids: tuple[str, ...] = ()  # ids of the sections laid out elsewhere: links to them have no target here
     stylesheets: tuple[Path, ...] = ()  # the layouts' stylesheets `html` does not link: the renderer adds them parsed
 
     @property
@@ -98,40 +104,87 @@ def split_pages(edition: Edition) -> list[int]:
     return pages
 
 
-def first_split(edition: Edition) -> int | None:
-    """Where to split an edition first: the section start nearest the middle; None when there is none."""
-    pages = split_pages(edition)
-    return min(pages, key=lambda page: abs(page - (edition.settings.page_count // 2 + 1)), default=None)
+def guessed_costs(groups: list[tuple[Section, ...]], costs: dict[int, float]) -> list[float]:
+    """What each unit of `groups` is expected to take: its time measured before (`costs`, by
+    first page; learned), else its pages at the mean time of a page of the units measured (0.1 s
+    a page before any is)."""
+    known = [(costs[group[0].spec.first_page], page_count(group)) for group in groups if group[0].spec.first_page in costs]
+    per_page = sum(seconds for seconds, _ in known) / sum(pages for _, pages in known) if known else 0.1
+    return [costs.get(group[0].spec.first_page, per_page * page_count(group)) for group in groups]
 
 
-def unit_costs(edition: Edition, costs: dict[int, float], page: int, seconds: tuple[float, float]) -> dict[int, float]:
-    """What each unit (by its first page) is now thought to cost, from `costs` (what it was
-    thought before; a page's worth of a part's time for a unit never measured) and the `seconds`
-    the two parts split at `page` took: each part's units scaled to its time. Units the plan no
-    longer has are forgotten."""
-    pages = {group[0].spec.first_page: page_count(group) for group in units(edition)}
-    learned = {}
-    for part, part_seconds in zip(([p for p in pages if p < page], [p for p in pages if p >= page]), seconds, strict=True):
-        share = part_seconds / sum(pages[p] for p in part)
-        guesses = {p: costs.get(p, share * pages[p]) for p in part}
-        scale = part_seconds / (sum(guesses.values()) or 1.0)
-        learned.update({p: guess * scale for p, guess in guesses.items()})
-    return learned
+def dearest_first(groups: list[tuple[Section, ...]], costs: dict[int, float]) -> list[int]:
+    """The order in which the two processes take the units of `groups` (indices), each the next
+    one when it is free: the dearest first (guessed_costs), so the last ones, which decide
+    whether both finish together, are the cheapest (longest-processing-time-first scheduling)."""
+    guesses = guessed_costs(groups, costs)
+    return sorted(range(len(groups)), key=lambda index: (-guesses[index], index))
 
 
-def rebalance(edition: Edition, page: int, costs: dict[int, float]) -> int:
-    """Where to split next time: the unit start that gives the two parts the nearest times by the
-    units' `costs` (unit_costs); `page` kept unless another is better by more than half of
-    BALANCE_SECONDS (the times are noisy: the split should not swing to and fro)."""
-    starts = split_pages(edition)
-    firsts = sorted(costs)
+class UnitQueues:
+    """The units of a render (indices) in two queues, this process's and the helper's, each taken
+    from the front, the dearest first. A unit goes to the process that laid it out last, whose
+    line-break memo knows its lines (a colour saved: none broken anew); a unit never laid out
+    goes where less is queued. A process whose queue is empty takes the cheapest unit left in the
+    other's (when `steal`: both then finish within that unit of each other). Thread-safe."""
 
-    def slower(split: int) -> float:
-        before = sum(costs[p] for p in firsts if p < split)
-        return max(before, sum(costs.values()) - before)
+    def __init__(self, order: list[int], costs: list[float], sides: list[bool | None], steal: bool = True):
+        self.queues: tuple[list[int], list[int]] = ([], [])
+        self.steal = steal
+        self.alone = False      # the helper failed: this process takes every unit left
+        self.cancelled = False  # the render was abandoned: nobody takes another
+        self.lock = threading.Lock()
+        loads = [0.0, 0.0]
+        for index in order:
+            helper = sides[index] if sides[index] is not None else loads[1] < loads[0]
+            self.queues[helper].append(index)
+            loads[helper] += costs[index]
 
-    best = min(starts, key=slower)
-    return best if slower(best) < slower(page) - BALANCE_SECONDS / 2 else page
+    def take(self, helper: bool) -> int | None:
+        """The next unit for this process (helper=False) or the helper; None when there is none for it."""
+        with self.lock:
+            own, other = self.queues[helper], self.queues[not helper]
+            if self.cancelled or (helper and self.alone):
+                return None
+            if own:
+                return own.pop(0)
+            if other and (self.steal or self.alone):
+                return other.pop()
+            return None
+
+    def hand_back(self, index: int) -> None:
+        """The helper failed with `index`: this process lays it out, and every unit left."""
+        with self.lock:
+            self.alone = True
+            self.queues[False].insert(0, index)
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+
+
+def learned(costs: dict[int, float], groups: list[tuple[Section, ...]], results: list[PartResult]) -> dict[int, float]:
+    """`costs` with what each unit of `groups` took now (`results`, in the same order): the mean
+    of the time before and now (the times are noisy), the time now for a unit never measured."""
+    updated = dict(costs)
+    for group, result in zip(groups, results, strict=True):
+        first, seconds = group[0].spec.first_page, result.steps.get("total")
+        if seconds is not None:
+            updated[first] = (updated[first] + seconds) / 2 if first in updated else seconds
+    return updated
+
+
+def side_steps(results: tuple[list[PartResult], list[PartResult]]) -> dict[str, float]:
+    """Seconds per step of the units this process laid out ("part 1 …") and of the helper's
+    ("part 2 …"), each side's units added up, and how many units each side laid out."""
+    steps: dict[str, float] = {}
+    for number, side in enumerate(results, 1):
+        for result in side:
+            for step, seconds in result.steps.items():
+                steps[f"part {number} {step}"] = round(steps.get(f"part {number} {step}", 0.0) + seconds, 3)
+        if side:
+            steps[f"part {number} units"] = len(side)
+    return steps
 
 
 def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
@@ -194,14 +247,6 @@ def unit_pages(result: PartResult, job: PartJob, groups: list[tuple[Section, ...
         found.append(UnitPages(job.pdf, indices, tuple(result.images[index] for index in indices), report,
                                tuple(result.problems)))
     return found
-
-
-def balanced_split(groups: list[tuple[Section, ...]]) -> int:
-    """Where to cut a run of units in two (an index into `groups`, from 1) so the halves have as
-    near the same number of pages as the units allow."""
-    pages = [page_count(group) for group in groups]
-    total = sum(pages)
-    return min(range(1, len(groups)), key=lambda cut: abs(total - 2 * sum(pages[:cut])))
 
 
 def render_part(renderer, memo, job: PartJob) -> PartResult:

@@ -17,6 +17,7 @@ from pathlib import Path
 from struct import error as struct_error
 
 from brochure_build.errors import BuildError
+from brochure_build.render import columntrials
 from brochure_build.render.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
 from brochure_build.render.fontsubsets import SubsetCache
 from brochure_build.render.linebreaks import LineBreaks
@@ -161,7 +162,7 @@ class Renderer:
         """Lay out `html` (base_url: the file it is kept as); returns a WeasyPrint Document.
         `stylesheets`: files of the project to add, parsed once per content (ParsedStylesheets),
         that `html` does not link (templating.unlinked_stylesheets)."""
-        with strict_weasyprint(context, text_lookup, root=self.fetcher.root):
+        with strict_weasyprint(context, text_lookup, root=self.fetcher.root), columntrials.active():
             try:
                 sheets = self.stylesheets.get(stylesheets)
                 return self.weasyprint.HTML(string=html, base_url=self.fetcher.virtual_url(base_url), url_fetcher=self.fetcher).render(

@@ -309,7 +309,9 @@ def load_plan(data: dict, check: Checker, figures: dict, kinds: dict[str, Kind],
             check.report(child_path(path, "id"), f"section {section_id!r} is listed twice")
         seen_ids.add(section_id)
         kind = spec.get("kind", "")
-        if kind not in kinds:
+        if not isinstance(kind, str):
+            check.report(child_path(path, "kind"), f"expected the name of a page kind, found {describe(kind)}")
+        elif kind not in kinds:
             check.report(child_path(path, "kind"), f"unknown page kind {kind!r}{did_you_mean(str(kind), list(kinds))}: "
                                                    f"a kind is a template {layouts}/pages/<kind>.html.j2 with its "
                                                    f"declaration <kind>.kind.yaml beside it")
