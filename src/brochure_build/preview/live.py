@@ -389,7 +389,8 @@ class Preview:
         self.publish(code, rendering=True)
         try:
             with self.abandonable(code):
-                pdf, images, problems, steps, provisional = self.render_pages(code, pending.fit)
+                later: list = []  # the units' PDF joined once the pages are shown
+                pdf, images, problems, steps, provisional = self.render_pages(code, pending.fit, later)
         except RenderAbandoned:
             self.abandoned += 1  # the helper's part was interrupted: it stays warm for the next
             with self.condition:  # rendered again with the change that made it stale, as soon as the watcher sees it
@@ -418,6 +419,11 @@ class Preview:
                                 generation=old.generation + 1, previous=(old.generation, old.images), pdf=pdf,
                                 seconds=seconds, steps=steps, latency=time.time() - pending.saved_at if pending.saved_at else None,
                                 searching=bool(provisional))
+        try:
+            for step in later:  # the preview PDF of the pages just shown
+                step()
+        except (OSError, RuntimeError):  # pdfium's errors are RuntimeErrors: the next render writes it again
+            traceback.print_exc()
         after = f", {view.latency:.2f} s after saving {', '.join(sorted(pending.changed))}" if view.latency is not None else ""
         steps = ", ".join(f"{step} {value:.2f}" for step, value in view.steps.items())
         print(f"{code:3} preview {view.generation}: {len(images)} pages in {seconds:.2f} s ({steps}){after}", flush=True)
@@ -489,7 +495,8 @@ class Preview:
             self.last_choices[code, ids[0]] = choice
         return choices, provisional
 
-    def render_pages(self, code: str, search: bool = False) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float], list[str]]:
+    def render_pages(self, code: str, search: bool = False, later: list | None = None
+                     ) -> tuple[Path, tuple[bytes, ...], list[str], dict[str, float], list[str]]:
         """Screen variant of `code` → build/.preview/<code>/…-preview.pdf → page images, problems, seconds per step.
 
         Laid out in two parts at once when the plan allows (parts.py), else in one piece, with the
@@ -541,9 +548,15 @@ class Preview:
             if results is not None:
                 units = [kept[key] for key in keys]
                 self.units[code] = dict(zip(keys, units, strict=True))
-                parts.join_pdfs([(unit.pdf, unit.indices) for unit in units], pdf)
-                parts.remove_unused(out_dir, name, {unit.pdf for unit in units})
-                clock.lap("join")
+                def join(units=units) -> None:
+                    parts.join_pdfs([(unit.pdf, unit.indices) for unit in units], pdf)
+                    parts.remove_unused(out_dir, name, {unit.pdf for unit in units})
+
+                if later is None:
+                    join()
+                    clock.lap("join")
+                else:  # the pages are shown first; the PDF (its link) follows
+                    later.append(join)
                 report = parts.merged_report([unit.report for unit in units])
                 problems = self.plan_problems(edition, report, context, provisional) + list(
                     dict.fromkeys(problem for unit in units for problem in unit.problems))
