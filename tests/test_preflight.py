@@ -158,3 +158,17 @@ def test_unbuilt_project_fails_every_file_check_and_warns_of_stale_translations(
     assert status == 1
     assert "zh pages: no print, screen, imposed PDF in build/zh/: run `brochure build`" in out
     assert re.search(r"fr content: warning: brochure/text/fr\.yaml:\d+: sections\.\S+: stale", out), out
+
+
+def test_a_glyph_id_zero_in_a_shown_string_is_a_notdef():
+    """pdfinspect.has_notdef reads WeasyPrint's two-byte glyph ids: id 0 (.notdef) at an even
+    offset is found, in a string or in a TJ array; a zero byte of a non-zero id is not."""
+    import pikepdf
+
+    from brochure_build.review.pdfinspect import has_notdef
+
+    assert has_notdef([pikepdf.String(b"\x00\x21\x00\x00\x01\x02")])
+    assert has_notdef([pikepdf.Array([pikepdf.String(b"\x00\x21"), -250, pikepdf.String(b"\x00\x00")])])
+    assert not has_notdef([pikepdf.String(b"\x01\x00\x00\x02")])  # ids 0x0100 and 0x0002
+    assert not has_notdef([pikepdf.String(b"\x00\x21\x00")])      # an odd byte left over: no id
+    assert not has_notdef([pikepdf.Array([pikepdf.String(b"\x00\x21"), -250])])

@@ -29,7 +29,9 @@ def has_notdef(operands) -> bool:
     for value in strings:
         if isinstance(value, pikepdf.String):
             data = bytes(value)
-            if any(data[i:i + 2] == b"\0\0" for i in range(0, len(data) - 1, 2)):
+            # The string as two-byte glyph ids, compared in C (a Python loop over the bytes was a
+            # quarter of preflight's time); 0 is the same whichever the byte order.
+            if 0 in memoryview(data[:len(data) & ~1]).cast("H"):
                 return True
     return False
 

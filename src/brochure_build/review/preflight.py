@@ -8,6 +8,7 @@ Results go to the terminal as a table, to build/preflight.json and to build/pref
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -244,12 +245,20 @@ def project_font_names(root: Path) -> set[str]:
     """Full names (name ID 4) of the fonts pinned in fonts/manifest.yaml."""
     manifest = load_yaml(root / MANIFEST, MANIFEST, [])
     entries = (manifest.data or {}).get("fonts") or [] if manifest else []
-    names = set()
+    files = []
     for entry in entries:
         path = root / "fonts" / str(entry.get("file", "")) if isinstance(entry, dict) else None
         if path is not None and path.is_file():
-            names.add(TTFont(path, lazy=True)["name"].getDebugName(4))
-    return names
+            stat = path.stat()
+            files.append((path, stat.st_mtime_ns, stat.st_size))
+    return set(font_full_names(tuple(files)))
+
+
+@functools.lru_cache(maxsize=4)
+def font_full_names(files: tuple[tuple[Path, int, int], ...]) -> frozenset[str]:
+    """The full names of font files (path, mtime, size): read once per process and file version
+    (each product's preflight asks; a CJK font's name table takes some 0.1 s to reach)."""
+    return frozenset(TTFont(path, lazy=True)["name"].getDebugName(4) for path, _, _ in files)
 
 
 def embedded_fonts(reader: PdfReader) -> list[tuple[str, str | None]]:
