@@ -38,6 +38,7 @@ from pypdf.generic import (
 
 from brochure_build import __version__
 from brochure_build.render.fontsubsets import name_subsets
+from brochure_build.render.layoutcheck import WORD_JOINER
 from brochure_build.source.model import Edition
 
 PT_PER_MM = 72 / 25.4
@@ -45,7 +46,7 @@ ICC_REGISTRY = "http://www.color.org"
 DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
 INSTANCE_ID = re.compile(rb"xmp\.iid:[0-9a-f-]{36}")
 PDFX_VERSION = "PDF/X-4"
-INVISIBLE = {"\u2060", "\u200b", "\u00ad"}  # word joiner, zero-width space, soft hyphen
+INVISIBLE = {WORD_JOINER, "\u200b", "\u00ad"}  # word joiner, zero-width space, soft hyphen
 NO_BREAK_SPACE = "\u00a0"
 
 

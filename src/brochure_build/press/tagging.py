@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pikepdf
 
+from brochure_build.render.layoutcheck import WORD_JOINER
 from brochure_build.review.pdfinspect import multiply
 from brochure_build.review.uarules import is_element, kids_of, overlap  # one reading of the structure tree for repair and rules
 
@@ -39,7 +40,6 @@ NOTED_ATTRIBUTES = ("lang", "data-pdf-tag", "data-pdf-order")
 HEADINGS = {f"/H{n}" for n in range(1, 7)} | {"/H"}
 INSERTED_HYPHEN = "\u2010"  # WeasyPrint's default hyphenate-character
 SOFT_HYPHEN = "\u00ad"
-WORD_JOINER = "\u2060"  # no_runt keeps a range's dash from ending a line with it: not text to read
 SRGB_CONDITION = "sRGB IEC61966-2.1"
 
 

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 
 import yaml
 
-from brochure_build.render.layoutcheck import PX_TO_MM, line_boxes
+from brochure_build.render.layoutcheck import PX_TO_MM, WORD_JOINER, line_boxes
 from brochure_build.source.model import Edition, SectionSpec
 
 # Spaces, hyphenation points, dashes and the word joiners of the layouts' filters (no_runt,
 # hold_ranges) differ between the text file and the laid-out lines.
 # A layout may set a short label beside a text ("© " before a credit): still that text's element.
 DECORATION = 3
-_IGNORED = re.compile(r"[\s\u00ad\u2010\u2011\u200b\u2060-]+")
+_IGNORED = re.compile(rf"[\s\u00ad\u2010\u2011\u200b{WORD_JOINER}-]+")
 
 
 def normalise(text: str) -> str:

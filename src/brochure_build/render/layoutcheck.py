@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from brochure_build.source.model import Edition, SectionSpec
 
+# U+2060 WORD JOINER: the layouts' no_runt and hold_ranges filters (templating.py) hold words and
+# ranges of numbers together with it; it is not text to read, match or count.
+WORD_JOINER = "\u2060"
+
 
 def section_start_pages(document) -> dict[str, int]:
     """First page (1-based) of every element id, from WeasyPrint's public `page.anchors`."""
@@ -105,7 +109,7 @@ def edition_texts(edition: Edition) -> list[tuple[str, str]]:
 
 def block_of(edition: Edition, fragment: str) -> str:
     """`file:line: key` of the content value a laid-out `fragment` of text comes from ('' if none does)."""
-    words = " ".join(fragment.replace("\u00ad", "").replace("\u2060", "").split()).rstrip("-\u2010")  # no_runt's joiners
+    words = " ".join(fragment.replace("\u00ad", "").replace(WORD_JOINER, "").split()).rstrip("-\u2010")  # no_runt's joiners
     key = next((key for key, text in edition_texts(edition) if words and words in " ".join(text.split())), "")
     if not key or edition.text_file is None:
         return key
@@ -281,7 +285,7 @@ def heading_runts(document, section_ids: set[str]) -> list[dict]:
             if element is None or element.tag not in HEADINGS or id(element) in seen or not hasattr(box, "children"):
                 continue
             seen.add(id(element))
-            lines = ["".join(child.text for child in line.descendants() if isinstance(child, TextBox)).replace("\u2060", "").strip()
+            lines = ["".join(child.text for child in line.descendants() if isinstance(child, TextBox)).replace(WORD_JOINER, "").strip()
                      for line in own_line_boxes(box)]  # without no_runt's invisible joiners
             lines = [line for line in lines if line]
             spaced = any(" " in line or "\u00a0" in line for line in lines)

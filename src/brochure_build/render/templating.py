@@ -29,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from brochure_build.errors import BuildError
+from brochure_build.render.layoutcheck import WORD_JOINER
 from brochure_build.source import model
 from brochure_build.source.model import Edition, Section, Settings
 
@@ -79,7 +80,6 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
 
 
 NUMBER_RANGE_DASH = re.compile(r"(?<=\d)[–—-](?=\d)")
-WORD_JOINER = "\u2060"
 RUNT_MIN_WORDS = 4  # a shorter heading has no runt to fear: three words break as they please
 
 
