@@ -574,7 +574,7 @@ class Preview:
     def render_units(self, edition: Edition, code: str, stale: list, job, clock: Stopwatch):
         """Lay out the units `stale` (of the edition's units, in plan order), each as a document of
         its own, shared between this process and the helper when there are several: each takes
-        the next unit when it is free, the dearest first (parts.dearest_first). Returns the
+        the next unit when it is free, the dearest first (parts.UnitQueues). Returns the
         results of this process's units and of the helper's, and each unit's pages in the order
         of `stale`; (None, []) when a unit strays from the plan (then the edition is laid out in
         one piece). Raises BuildError."""
@@ -584,9 +584,9 @@ class Preview:
         for number, group in enumerate(stale, 1):
             ids = {section.spec.id for section in group}
             jobs.append(job(group, f"-job{self.jobs_made}-{number}", everything - ids))
-        costs = self.unit_seconds.get(code, {})
+        guesses = parts.guessed_costs(stale, self.unit_seconds.get(code, {}))
         sides = self.unit_sides.setdefault(code, {})
-        queues = parts.UnitQueues(parts.dearest_first(stale, costs), parts.guessed_costs(stale, costs),
+        queues = parts.UnitQueues(parts.dearest_first(guesses), guesses,
                                   [sides.get(group[0].spec.first_page) for group in stale], steal=self.steal)
         results, helped = self.render_shared(code, jobs, queues)
         sides.update({group[0].spec.first_page: by_helper for group, by_helper in zip(stale, helped, strict=True)})
@@ -598,9 +598,9 @@ class Preview:
             return None, []
         self.unit_seconds[code] = parts.learned(self.unit_seconds.get(code, {}), stale, results)
         laid_out = [parts.unit_pages(result, made, [group])[0] for result, made, group in zip(results, jobs, stale, strict=True)]
-        sides = ([result for result, theirs in zip(results, helped, strict=True) if not theirs],
-                 [result for result, theirs in zip(results, helped, strict=True) if theirs])
-        return sides, laid_out
+        by_process = ([result for result, theirs in zip(results, helped, strict=True) if not theirs],
+                      [result for result, theirs in zip(results, helped, strict=True) if theirs])
+        return by_process, laid_out
 
     @staticmethod
     def plan_problems(edition: Edition, report: dict, context: str, provisional: list[str]) -> list[str]:

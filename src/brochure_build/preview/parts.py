@@ -113,12 +113,11 @@ def guessed_costs(groups: list[tuple[Section, ...]], costs: dict[int, float]) ->
     return [costs.get(group[0].spec.first_page, per_page * page_count(group)) for group in groups]
 
 
-def dearest_first(groups: list[tuple[Section, ...]], costs: dict[int, float]) -> list[int]:
-    """The order in which the two processes take the units of `groups` (indices), each the next
-    one when it is free: the dearest first (guessed_costs), so the last ones, which decide
-    whether both finish together, are the cheapest (longest-processing-time-first scheduling)."""
-    guesses = guessed_costs(groups, costs)
-    return sorted(range(len(groups)), key=lambda index: (-guesses[index], index))
+def dearest_first(guesses: list[float]) -> list[int]:
+    """The order in which the two processes take units (indices) expected to take `guesses`
+    (guessed_costs), each the next one when it is free: the dearest first, so the last ones, which
+    decide whether both finish together, are the cheapest (longest-processing-time-first scheduling)."""
+    return sorted(range(len(guesses)), key=lambda index: (-guesses[index], index))
 
 
 class UnitQueues:

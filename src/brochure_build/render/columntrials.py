@@ -45,7 +45,7 @@ counts = {"tries": 0, "answered": 0, "probes": 0, "measures answered": 0}
 
 @dataclass
 class Try:
-    """A column laid out at a height: the bottom it was allowed to reach, where it broke, the layout."""
+    """A column laid out at a height: the bottom it was allowed to reach, what came out, the layout."""
 
     limit: float                # the y the column could reach (page_bottom − bottom_space)
     page_is_empty: bool         # WeasyPrint's flag: the first try places content even where it does not fit
@@ -63,8 +63,8 @@ class Trials:
 
     def known(self, key: tuple, limit: float, page_is_empty: bool) -> Try | None:
         """The try that answers `limit`: one at or below it with the same flag, and one at or
-        above it (the same flag, or the first try's, which places at least as much) that broke at
-        the same place."""
+        above it (the same flag, or the first try's, which places at least as much) that came out
+        the same, box for box."""
         below = above = None
         for found in self.tries.get(key, ()):
             if found.limit <= limit and found.page_is_empty == page_is_empty and (below is None or found.limit > below.limit):
