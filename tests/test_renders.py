@@ -39,6 +39,56 @@ def test_a_render_through_the_line_memo_writes_the_same_pdf(project):
         renderer.close()
 
 
+CJK_PAGE = """<!DOCTYPE html>
+<html lang="zh"><head><meta charset="utf-8"><title>t</title><style>@page { size: 120mm 160mm; margin: 10mm }</style>
+</head><body><p style="font-family: 'Brochure Sans CJK'">卢森堡支持普遍定期审议、特别程序和条约机构。</p>
+<p style="font-family: 'Brochure Serif CJK'; font-weight: 700">卢森堡竞选人权理事会成员。</p></body></html>"""
+
+
+def test_each_whole_font_is_read_once_per_process_and_the_pdf_is_the_same(project, monkeypatch, tmp_path):
+    """WeasyPrint reads a font's whole face anew for every PDF it writes (16-25 MB per CJK face);
+    the renderer reads it once (fontsubsets.SubsetCache.whole_face), and the PDF is unchanged."""
+    from weasyprint.pdf import fonts as pdf_fonts
+
+    read = pdf_fonts.get_hb_object_data
+    reads: list[int] = []
+    monkeypatch.setattr(pdf_fonts, "get_hb_object_data", lambda hb_object, *more: reads.append(len(more)) or read(hb_object, *more))
+    base = project / "build" / "t.html"
+    sheets = [project / "layouts" / "css" / "fonts.css"]
+    renderer = Renderer(project)
+    try:
+        # Plain WeasyPrint: each face read, and each subset read back. (A document keeps its fonts:
+        # each PDF below is of a document of its own, as each preview unit and each build variant is.)
+        expected = renderer.render(CJK_PAGE, base, "zh test", None, sheets).write_pdf()
+        assert len(reads) == 4
+        reads.clear()
+        written = []
+        for number in range(3):
+            document = renderer.render(CJK_PAGE, base, "zh test", None, sheets)
+            renderer.write_preview(document, tmp_path / f"{number}.pdf", "zh test")
+            written.append((tmp_path / f"{number}.pdf").read_bytes())
+        # The two whole faces once (else six times); the two subsets the first PDF made, read back
+        # (the next PDFs take them from the disk cache).
+        assert len(reads) == 4
+        assert len(renderer.subsets.faces) == 2 and renderer.subsets.face_bytes > 30_000_000
+        assert written[0] == written[1] == written[2]
+        assert font_bytes(written[0]) == font_bytes(expected)
+    finally:
+        renderer.close()
+
+
+def font_bytes(pdf: bytes) -> list[bytes]:
+    """The embedded font programs of a PDF, in page order."""
+    reader = PdfReader(io.BytesIO(pdf))
+    programs = []
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)["/FontDescriptor"]
+        programs.append(next(descriptor[key].get_object().get_data() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+                             if key in descriptor))
+    return sorted(programs)
+
+
 BOXES = """<div class="box" style="break-inside: avoid; border: 1pt solid; padding: 2mm">{}</div>"""
 COLUMN_PAGES = {
     # Paragraphs, then two boxes that do not break: the tries creep up by a few px at a time.

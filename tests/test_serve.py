@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from brochure_build.errors import BuildError, ContentError
 from brochure_build.preview import parts as previewparts
-from brochure_build.preview.live import Preview, Watcher
+from brochure_build.preview.live import Pending, Preview, Watcher
 from brochure_build.preview.serve import PreviewServer, set_css_token
 from brochure_build.review.proofs import page_images
 from brochure_build.source import content
@@ -407,10 +407,23 @@ def test_a_text_edit_lays_out_only_the_pages_it_changed(built_project):
         assert [n for n, (a, b) in enumerate(zip(before, after, strict=True), 1) if a is not b] == pages
         assert any(before[n - 1] != after[n - 1] for n in pages)  # the word is on them
 
+        joined = bitmaps(pdf)
         fresh.last_choices = dict(warm.last_choices)  # the same provisional settings
         whole, _, _, whole_steps, _ = fresh.render_pages("en")
         assert "whole" in whole_steps
-        assert bitmaps(pdf) == bitmaps(whole)
+        assert joined == bitmaps(whole)  # (the same file name: read before the fresh render wrote it)
+
+        # The server's loop shows the pages first; the preview PDF follows once it is idle
+        # (live.JOIN_WHEN_IDLE_SECONDS), so that a save right after new pages need not wait for it.
+        text_file.write_text("".join(lines).replace(" the very ", " the ", 1), encoding="utf-8")
+        warm.apply(warm.watcher.changes())
+        warm.render("en", Pending())
+        assert warm.view("en").images == before  # the word taken away again: the first render's unit
+        assert "en" in warm.unjoined and bitmaps(pdf) == joined  # the PDF still the last render's
+        warm.join_preview_pdf("en")
+        reverted = bitmaps(pdf)
+        assert not warm.unjoined and len(reverted) == len(before) and reverted != joined
+        assert [n for n, (a, b) in enumerate(zip(joined, reverted, strict=True), 1) if a != b] == pages
     finally:
         warm.stop()
         fresh.stop()

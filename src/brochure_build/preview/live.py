@@ -60,6 +60,9 @@ SETTLE_SECONDS = 0.02    # after a change, until the files are still: an editor 
 LONG_POLL_SECONDS = 20   # a /status?after=N request waits at most this long for news
 VIEWED_SECONDS = 3       # a language counts as viewed this long after its last status request
 ABANDON_AFTER_SECONDS = 1.0  # a render younger than this finishes: abandoning it would save less than it costs
+# The preview PDF (the units' PDFs joined: 0.2 s for Chinese) is written once nothing has changed
+# or been rendered for this long, so that a save right after new pages does not wait for it.
+JOIN_WHEN_IDLE_SECONDS = 0.3
 
 
 class RenderAbandoned(BaseException):
@@ -194,6 +197,8 @@ class Preview:
         self.rendering: tuple[int, str, float] | None = None  # (thread, language, started) of a render that may be abandoned
         self.abandoned = 0  # renders abandoned so far
         self.abandoning: tuple[int, str, float] | None = None  # the render RenderAbandoned was raised in
+        self.unjoined: dict[str, list] = {}  # language → how to write the preview PDF of its pages shown last
+        self.busy_until = time.monotonic()  # when the loop last rendered or saw a change
         self.load_settings()
         if self.focus is not None:
             self.pending[self.focus] = Pending()
@@ -313,8 +318,12 @@ class Preview:
             changes = self.watcher.changes()
             if changes:
                 self.apply(changes)
+                self.busy_until = time.monotonic()
             code = self.next_language()
             if code is None:
+                if self.unjoined and time.monotonic() - self.busy_until >= JOIN_WHEN_IDLE_SECONDS:
+                    self.join_preview_pdf(next(iter(self.unjoined)))
+                    continue  # a change may have come meanwhile
                 self.wake.wait(POLL_SECONDS)
                 self.wake.clear()
                 continue
@@ -324,6 +333,17 @@ class Preview:
                 self.render(code, pending)
             except RenderAbandoned:  # delivered as the render was ending: its work is done, or redone next
                 pass
+            self.busy_until = time.monotonic()
+        for code in list(self.unjoined):  # stopping: the PDFs of the pages shown last
+            self.join_preview_pdf(code)
+
+    def join_preview_pdf(self, code: str) -> None:
+        """Write the preview PDF of the pages of `code` shown last (parts.join_pdfs), if not yet done."""
+        try:
+            for step in self.unjoined.pop(code, ()):
+                step()
+        except (OSError, RuntimeError):  # pdfium's errors are RuntimeErrors: the next render writes it again
+            traceback.print_exc()
 
     def apply(self, changes: dict[str, float]) -> None:
         """Forget what the changed files invalidate, and mark the languages shown to re-render."""
@@ -419,11 +439,9 @@ class Preview:
                                 generation=old.generation + 1, previous=(old.generation, old.images), pdf=pdf,
                                 seconds=seconds, steps=steps, latency=time.time() - pending.saved_at if pending.saved_at else None,
                                 searching=bool(provisional))
-        try:
-            for step in later:  # the preview PDF of the pages just shown
-                step()
-        except (OSError, RuntimeError):  # pdfium's errors are RuntimeErrors: the next render writes it again
-            traceback.print_exc()
+        # The preview PDF of the pages just shown, once the loop is idle (an older one not yet
+        # written is replaced: it would overwrite these pages' PDF with stale ones).
+        self.unjoined[code] = later
         after = f", {view.latency:.2f} s after saving {', '.join(sorted(pending.changed))}" if view.latency is not None else ""
         steps = ", ".join(f"{step} {value:.2f}" for step, value in view.steps.items())
         print(f"{code:3} preview {view.generation}: {len(images)} pages in {seconds:.2f} s ({steps}){after}", flush=True)

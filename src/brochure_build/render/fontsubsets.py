@@ -36,6 +36,8 @@ from brochure_build.output import OutputError, atomic_path
 
 CACHE_DIR = "build/.cache/fonts"
 MAX_BYTES = 100 * 1024 * 1024  # the Chinese edition's subsets take 3 MB; room for many revisions of the text
+# Whole faces kept in memory between PDFs (see SubsetCache.active): the four CJK faces take 83 MB.
+MAX_FACE_BYTES = 128 * 1024 * 1024
 
 
 class SubsetCache:
@@ -45,21 +47,68 @@ class SubsetCache:
         self.directory = directory
         self.hits = 0
         self.misses = 0
+        # Whole faces read for earlier PDFs, by the address of their HarfBuzz face: a reference to
+        # the face (while it is held, no other face can have that address), its bytes, and their
+        # hash; and the same hash by the id of those bytes (held here, so the id stays theirs).
+        self.faces: dict[int, tuple[object, bytes]] = {}
+        self.face_hashes: dict[int, object] = {}
+        self.face_bytes = 0
+
+    def whole_face(self, read, hb_face) -> bytes:
+        """The bytes of the whole font of `hb_face` (`read`: WeasyPrint's reader), read once per
+        face: WeasyPrint copies them anew for every PDF it writes (16–25 MB per CJK face, 0.02 s
+        each), and the cache hashed every copy."""
+        from weasyprint.text.ffi import ffi, harfbuzz
+
+        address = int(ffi.cast("uintptr_t", hb_face))
+        known = self.faces.get(address)
+        if known is None:
+            data = read(hb_face)
+            if not data:
+                return data
+            if self.face_bytes + len(data) > MAX_FACE_BYTES:
+                self.faces.clear()
+                self.face_hashes.clear()
+                self.face_bytes = 0
+            held = ffi.gc(harfbuzz.hb_face_reference(hb_face), harfbuzz.hb_face_destroy)
+            known = self.faces[address] = (held, data)
+            self.face_hashes[id(data)] = hashlib.sha256(data)
+            self.face_bytes += len(data)
+        return known[1]
+
+    def content_hash(self, content: bytes):
+        """sha256 of a font's bytes; of a whole face kept by whole_face, computed once."""
+        known = self.face_hashes.get(id(content))  # the ids of bytes held in self.faces only
+        return known.copy() if known is not None else hashlib.sha256(content)
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Within the block, WeasyPrint's font subsetting goes through the cache."""
+        """Within the block, WeasyPrint's font subsetting goes through the cache, and each whole
+        face is read once (whole_face)."""
         import weasyprint
+        from weasyprint.pdf import fonts as pdf_fonts
         from weasyprint.pdf.fonts import Font
 
         original = Font.subset
+        original_init = Font.__init__
+        read = pdf_fonts.get_hb_object_data
         makers = f"weasyprint {weasyprint.__version__}, harfbuzz {harfbuzz_version()}"
         cache = self
+
+        def init(font, *args, **kwargs):
+            # Font.__init__ reads its whole face through the module's get_hb_object_data (subsetting
+            # reads the new subset face through it too: that one is not kept). A PDF is written by
+            # one thread of a process at a time.
+            pdf_fonts.get_hb_object_data = lambda hb_face, *more: cache.whole_face(read, hb_face) if not more else read(hb_face, *more)
+            try:
+                original_init(font, *args, **kwargs)
+            finally:
+                pdf_fonts.get_hb_object_data = read
 
         def subset(font, to_unicode, hinting):
             if not to_unicode:
                 return original(font, to_unicode, hinting)
-            key = hashlib.sha256(font.file_content)
+            key = cache.content_hash(font.file_content)
             key.update(repr((makers, font.index, sorted(to_unicode), bool(hinting), bool(font.missing))).encode())
             path = cache.directory / f"{key.hexdigest()[:32]}.{font.type}"
             try:
@@ -79,10 +128,12 @@ class SubsetCache:
             return None
 
         Font.subset = subset
+        Font.__init__ = init
         try:
             yield
         finally:
             Font.subset = original
+            Font.__init__ = original_init
 
 
 @functools.cache
