@@ -101,15 +101,16 @@ def test_doubled_text_fails_copy_fit_naming_the_sections(project, capsys):
 
 
 def test_a_heading_ending_on_a_word_alone_is_a_warning(project, capsys):
-    """Without the zh divider's width and without no_runt on the priority headings, the Chinese
+    """Without the zh divider's width and without no_runt on the divider and priority headings, the Chinese
     divider ends on one character and an English heading on one word: the build writes the
     PDFs, preflight warns, naming page, section, heading and the word alone."""
     languages = project / "layouts/css/languages.css"
     css, count = re.subn(r"html:lang\(zh\) \.opener__heading \{[^}]*\}\n", "", languages.read_text(encoding="utf-8"))
     assert count == 1
     languages.write_text(css, encoding="utf-8")
-    template = project / "layouts/pages/priority.html.j2"
-    template.write_text(template.read_text(encoding="utf-8").replace(" | no_runt", ""), encoding="utf-8")
+    for kind in ("priority", "opener"):
+        template = project / f"layouts/pages/{kind}.html.j2"
+        template.write_text(template.read_text(encoding="utf-8").replace(" | no_runt", ""), encoding="utf-8")
     build(project, ["zh", "en"])
     status, out = run_preflight(project, capsys, "zh", "en")
     assert "zh copy-fit: warning: page 5 (priorities): the heading “卢森堡人权行动的四个优先事项” ends with “项” alone on its " \

@@ -142,7 +142,12 @@ def test_the_preview_shows_it_in_its_banner(project, tmp_path):
     ("Gender equality", "Gender equality"),                               # too short to end on a runt
     ("Four priorities for all", "Four priorities for \u2060all"),
     ("Pages 10-12 of the plan", "Pages 10-\u206012 of the \u2060plan"),
-    ("卢森堡人权行动的四个优先事项", "卢森堡人权行动的四个优先事项"),               # no spaces: left to the layouts
+    # No spaces (Chinese): the last two characters held, the closing punctuation with them.
+    ("卢森堡人权行动的四个优先事项", "卢森堡人权行动的四个优先事\u2060项"),
+    ("发展和鼓励对所有人人权及基本自由的尊重。", "发展和鼓励对所有人人权及基本自由的尊\u2060重。"),
+    ("2022-2024任期的承诺和责任", "2022-\u20602024任期的承诺和责\u2060任"),
+    ("人权", "人权"),                                                     # nothing before them to hold them from
+    ("Contents", "Contents"),                                           # one word of a spaced script
 ])
 def test_no_runt_holds_a_headings_last_two_words_together(heading, held):
     from brochure_build.render.templating import no_runt

@@ -19,6 +19,7 @@ import dataclasses
 import os
 import re
 import types
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,24 +82,45 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
 
 NUMBER_RANGE_DASH = re.compile(r"(?<=\d)[–—-](?=\d)")
 RUNT_MIN_WORDS = 4  # a shorter heading has no runt to fear: three words break as they please
+# Chinese and Japanese, set without spaces, break between any two characters: a last line holds at
+# least this many (before its closing punctuation), as their typesetting rules want.
+WIDE_RUNT_CHARACTERS = 2
 
 
 def no_runt(text: str) -> str:
     """`text` with its last two words held together, so that a heading set on several lines does
     not end on a single word (a runt; WeasyPrint 70 has no `text-wrap: balance`), and a range of
     numbers held at its dash, so that `2022–2024` does not break there either. A template asks
-    for it: `{{ section.heading | no_runt }}`. A text of fewer than RUNT_MIN_WORDS words, or
-    written without spaces between words, is left as it is.
+    for it: `{{ section.heading | no_runt }}`. A text of fewer than RUNT_MIN_WORDS words is left
+    as it is. A text written without spaces in a wide script (Chinese) gets its last
+    WIDE_RUNT_CHARACTERS characters held together instead: its last line never holds one
+    character alone.
 
     The hold is a word joiner (no break before or after it, UAX #14) after the last space and
     after the dash, not a no-break space: the space stays a space, which text extractors need to
     read right-to-left words in order (pypdf put the last Arabic word first). The joiner is
     taken out of the PDF's bookmarks and read texts (postprocess.py, tagging.py)."""
     text = str(text)
-    words = text.rstrip().rsplit(" ", 1)
+    body = text.rstrip()
+    if " " not in body.strip():
+        return hold_ranges(hold_last_characters(body) + text[len(body):])
+    words = body.rsplit(" ", 1)
     if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
         return text
-    return hold_ranges(f"{words[0]} {WORD_JOINER}{words[1]}{text[len(text.rstrip()):]}")
+    return hold_ranges(f"{words[0]} {WORD_JOINER}{words[1]}{text[len(body):]}")
+
+
+def hold_last_characters(text: str, count: int = WIDE_RUNT_CHARACTERS) -> str:
+    """Unspaced `text` with word joiners between its last `count` characters before its closing
+    punctuation (which UAX #14 keeps with the character before it), when they are wide (CJK)
+    characters and more come before them; any other text as it is."""
+    end = len(text)
+    while end and not text[end - 1].isalnum():
+        end -= 1
+    start = end - count
+    if start < 1 or not all(unicodedata.east_asian_width(character) in "WF" for character in text[start:end]):
+        return text
+    return text[:start] + WORD_JOINER.join(text[start:end]) + text[end:]
 
 
 def hold_ranges(text: str) -> str:
