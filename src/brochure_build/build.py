@@ -19,6 +19,7 @@ from pathlib import Path
 from brochure_build import workers
 from brochure_build.errors import BuildError
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
+from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
 from brochure_build.press.impose import impose
 from brochure_build.press.postprocess import finish
 from brochure_build.render import fit, fontsubsets
@@ -32,10 +33,9 @@ from brochure_build.render.templating import VARIANTS, make_environment, render_
 from brochure_build.review.pdfcheck import fallback_problems
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
-from brochure_build.source.model import Edition, Settings
+from brochure_build.source.model import Edition
 from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 
-BUILD_DIR = "build"
 # In build order: the imposed file is made from the print file.
 OUTPUT_VARIANTS = ("print", "screen", "imposed")
 
@@ -48,15 +48,6 @@ class BuiltFile:
     pages: int
     seconds: float
     skipped: bool = False
-
-
-def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str:
-    return f"{settings.slug}-{code}-{variant}.{suffix}"
-
-
-def layout_report_path(pdf: Path) -> Path:
-    """Where the copy-fit measures of a rendered variant are kept (read by preflight)."""
-    return pdf.with_suffix(".layout.json")
 
 
 def build(root: Path, languages: list[str] | None = None, force: bool = False,

@@ -108,7 +108,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_preflight(args: argparse.Namespace) -> int:
-    from brochure_build.build import BUILD_DIR, output_name
+    from brochure_build.paths import BUILD_DIR, output_name
     from brochure_build.review.preflight import preflight
     from brochure_build.review.preflightreport import failures, table, write_reports
 

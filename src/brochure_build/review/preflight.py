@@ -19,9 +19,9 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from brochure_build.build import BUILD_DIR, layout_report_path, output_name
 from brochure_build.errors import Problem
 from brochure_build.output import write_text_atomic
+from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
 from brochure_build.render.fonts import MANIFEST
 from brochure_build.render.layoutcheck import plan_problems
 from brochure_build.review import uarules

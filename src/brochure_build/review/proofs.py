@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from brochure_build.build import BUILD_DIR, output_name
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.output import atomic_path
+from brochure_build.paths import BUILD_DIR, output_name
 from brochure_build.source import content
 from brochure_build.source.model import Settings
 

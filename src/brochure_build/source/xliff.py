@@ -60,7 +60,7 @@ def xliff_path(root: Path, settings: Settings, code: str) -> Path:
 
 def layout_blocks(root: Path, settings: Settings, code: str) -> dict[str, dict] | None:
     """The block budgets of the last build of `code` (its print layout report), or None."""
-    from brochure_build.build import BUILD_DIR, layout_report_path, output_name
+    from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
 
     report = layout_report_path(root / BUILD_DIR / code / output_name(settings, code, "print", "pdf"))
     try:
