@@ -198,7 +198,7 @@ class Preview:
         self.abandoned = 0  # renders abandoned so far
         self.abandoning: tuple[int, str, float] | None = None  # the render RenderAbandoned was raised in
         self.unjoined: dict[str, list] = {}  # language → how to write the preview PDF of its pages shown last
-        self.busy_until = time.monotonic()  # when the loop last rendered or saw a change
+        self.last_busy = time.monotonic()  # when the loop last rendered or saw a change
         self.load_settings()
         if self.focus is not None:
             self.pending[self.focus] = Pending()
@@ -318,10 +318,10 @@ class Preview:
             changes = self.watcher.changes()
             if changes:
                 self.apply(changes)
-                self.busy_until = time.monotonic()
+                self.last_busy = time.monotonic()
             code = self.next_language()
             if code is None:
-                if self.unjoined and time.monotonic() - self.busy_until >= JOIN_WHEN_IDLE_SECONDS:
+                if self.unjoined and time.monotonic() - self.last_busy >= JOIN_WHEN_IDLE_SECONDS:
                     self.join_preview_pdf(next(iter(self.unjoined)))
                     continue  # a change may have come meanwhile
                 self.wake.wait(POLL_SECONDS)
@@ -333,7 +333,7 @@ class Preview:
                 self.render(code, pending)
             except RenderAbandoned:  # delivered as the render was ending: its work is done, or redone next
                 pass
-            self.busy_until = time.monotonic()
+            self.last_busy = time.monotonic()
         for code in list(self.unjoined):  # stopping: the PDFs of the pages shown last
             self.join_preview_pdf(code)
 

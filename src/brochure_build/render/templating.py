@@ -102,8 +102,9 @@ def no_runt(text: str) -> str:
     taken out of the PDF's bookmarks and read texts (postprocess.py, tagging.py)."""
     text = str(text)
     body = text.rstrip()
-    if " " not in body.strip():
-        return hold_ranges(hold_last_characters(body) + text[len(body):])
+    if " " not in body.strip():  # one word, or a wide script written without spaces
+        held = hold_last_characters(body)
+        return text if held == body else hold_ranges(held + text[len(body):])
     words = body.rsplit(" ", 1)
     if len(text.split()) < RUNT_MIN_WORDS or len(words) < 2 or not words[0].strip():
         return text
