@@ -24,7 +24,7 @@ def page_texts(pdf: Path) -> list[str]:
 
 def embedded_fonts(pdf: Path) -> dict[str, str]:
     """BaseFont name -> full name read from the embedded font program itself ('' if none embedded)."""
-    from brochure_build.review.preflight import embedded_fonts as read_embedded_fonts
+    from brochure_build.review.filechecks import embedded_fonts as read_embedded_fonts
 
     return {base: name or "" for base, name in read_embedded_fonts(PdfReader(pdf))}
 

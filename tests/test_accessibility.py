@@ -15,7 +15,8 @@ import pytest
 
 from brochure_build.build import build
 from brochure_build.review import uarules
-from brochure_build.review.preflight import SCREEN_MAX_BYTES, preflight
+from brochure_build.review.filechecks import SCREEN_MAX_BYTES
+from brochure_build.review.preflight import preflight
 from conftest import pdf_path
 
 LANGUAGES = ("zh", "en", "fr", "es", "ru", "ar")

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from brochure_build.build import build
 from brochure_build.errors import BuildError
 from brochure_build.press.impose import sheet_order
+from brochure_build.review.filechecks import structure_elements
 from brochure_build.review.pdfinspect import image_placements, objects_naming, rgb_operators
-from brochure_build.review.preflight import structure_elements
 from brochure_build.source.content import load_content
 from conftest import copy_project, pdf_path
 from helpers import normalize

@@ -34,7 +34,7 @@ from brochure_build.review.pdfcheck import fallback_problems
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition
-from brochure_build.stamps import edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
+from brochure_build.stamps import common_inputs, edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 
 # In build order: the imposed file is made from the print file.
 OUTPUT_VARIANTS = ("print", "screen", "imposed")
@@ -80,10 +80,11 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
     editions of its script that share its steps (render/share.py)."""
     built: list[BuiltFile] = []
     pending: list[tuple[Edition, str, tuple[Edition, ...]]] = []
+    common = common_inputs(root)  # what every edition's fingerprint shares, hashed once
     for edition in editions:
         settings = edition.settings
         siblings = script_siblings(edition, known or editions)
-        inputs = edition_fingerprint(root, edition, siblings)
+        inputs = edition_fingerprint(root, edition, siblings, common)
         if not force and all(is_up_to_date(variant_path(root, edition, variant), variant_fingerprint(inputs, variant))
                              for variant in OUTPUT_VARIANTS):
             for variant in OUTPUT_VARIANTS:

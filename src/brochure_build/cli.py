@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command != "new":  # `new` reads another project's fonts once: nothing worth keeping
+        from brochure_build import digests
+        from brochure_build.paths import DIGEST_STORE, YAML_STORE
+        from brochure_build.source import yamlsource
+
+        digests.remember_in(args.root.resolve() / DIGEST_STORE)
+        yamlsource.remember_in(args.root.resolve() / YAML_STORE)
     try:
         return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
                 "serve": run_serve, "xliff": run_xliff, "new": run_new}[args.command](args)

@@ -9,6 +9,8 @@ from pathlib import Path
 from brochure_build.source.model import Settings
 
 BUILD_DIR = "build"
+DIGEST_STORE = Path(BUILD_DIR) / ".cache" / "digests.json"  # file digests kept across commands (digests.py)
+YAML_STORE = Path(BUILD_DIR) / ".cache" / "yaml"  # content files as last loaded (source/yamlsource.py)
 
 
 def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str:

@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from brochure_build.digests import file_digest
 from brochure_build.errors import BuildError
 from brochure_build.output import write_text_atomic
 from brochure_build.render.layoutcheck import PX_TO_MM, part_copy_fit, planned_pages
@@ -499,25 +499,6 @@ def layout_digest(root: Path, edition: Edition) -> str:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(file_digest(path))
     return digest.hexdigest()
-
-
-_file_digests: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
-
-
-def file_digest(path: Path) -> bytes:
-    """sha256 of a file, read again only when its size, time or inode changed: the fonts alone are
-    84 MB, and the preview asks on every save."""
-    stat = path.stat()
-    signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    known = _file_digests.get(path)
-    if known is not None and known[0] == signature:
-        return known[1]
-    value = hashlib.sha256(path.read_bytes()).digest()
-    # A file written in the last seconds may be written again within the clock's tick, same size,
-    # same time: only older files are remembered (as git does with its index).
-    if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:
-        _file_digests[path] = (signature, value)
-    return value
 
 
 Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how to lay out its runs, its messages' context

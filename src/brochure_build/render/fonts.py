@@ -3,12 +3,12 @@ WeasyPrint can only ever see the project's fonts, never the machine's."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from brochure_build.digests import file_digest
 from brochure_build.errors import ContentError, Problem
 from brochure_build.output import write_text_atomic
 from brochure_build.source.yamlsource import child_path, load_yaml
@@ -41,7 +41,7 @@ def font_problems(root: Path) -> list[Problem]:
         if not path.is_file():
             problems.append(manifest.problem(child_path(key, "file"), f"fonts/{name}: file is missing: restore it from git"))
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_digest(path).hex()
         if digest != entry["sha256"]:
             problems.append(manifest.problem(
                 child_path(key, "sha256"),

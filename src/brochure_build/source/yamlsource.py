@@ -16,7 +16,10 @@ property-based test in tests/test_hostile_input.py feeds it arbitrary documents.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,15 @@ MAX_DEPTH = 32  # the deepest content is four levels; PyYAML's composer recurses
 MAX_PROBLEMS = 50  # per file: past this, a file is broken as a whole and more lines only hide the others
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
 BIDI_TAG = "!bidi"  # a value that contains them on purpose
+MEMO_ENTRIES = 64  # files kept loaded in a process (the preview loads a text file on every save)
+# What a remembered load depends on besides the bytes: this loader and the format marshal writes.
+LOADER_VERSION = hashlib.sha256(Path(__file__).read_bytes() + f"{sys.version}{marshal.version}{yaml.__version__}".encode()).digest()
+
+# A file is loaded several times by one command (each product reads every language's text; the
+# fingerprints and translation status read it again), and by each of the three commands `make`
+# runs: each load after the first is a copy of the first, unmarshalled (values, lines, problems).
+_memo: dict[bytes, bytes] = {}
+_store: Path | None = None  # a folder where loads are kept across processes (remember_in)
 
 
 @dataclass
@@ -99,6 +111,12 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         problems.append(Problem(display_path, 0, "", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}: "
                                                      "content is words, not data: is this the right file?"))
         return None
+    key = hashlib.sha256(LOADER_VERSION + display_path.encode() + b"\0" + raw).digest()
+    remembered = recall(key, display_path)
+    if remembered is not None:
+        data, lines, found = remembered
+        problems += [Problem(*problem) for problem in found]
+        return YamlDocument(display_path, data, lines)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -138,7 +156,58 @@ def load_yaml(path: Path, display_path: str, problems: list[Problem], root: Path
         found = found[:MAX_PROBLEMS] + [Problem(display_path, found[MAX_PROBLEMS].line, "",
                                                 f"{rest} more problem{'s' if rest != 1 else ''} in this file not shown")]
     problems += found
+    remember(key, display_path, document, found)
     return document
+
+
+def remember_in(folder: Path) -> None:
+    """Keep loaded files in `folder` too (build/.cache/yaml), for the next command: one file
+    per content file, holding its last load. Only a folder whose parent exists is written to."""
+    global _store
+    _store = folder
+
+
+def store_file(display_path: str) -> Path | None:
+    if _store is None:
+        return None
+    return _store / f"{hashlib.sha256(display_path.encode()).hexdigest()[:24]}.marshal"
+
+
+def recall(key: bytes, display_path: str) -> tuple | None:
+    payload = _memo.get(key)
+    if payload is None:
+        stored = store_file(display_path)
+        try:
+            held = stored.read_bytes() if stored is not None else b""
+        except OSError:
+            held = b""
+        if held[:len(key)] != key:
+            return None
+        payload = held[len(key):]
+    try:
+        return marshal.loads(payload)  # fresh values: a caller may change what it is given
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def remember(key: bytes, display_path: str, document: YamlDocument, found: list[Problem]) -> None:
+    try:  # plain values; a timestamp or a set is not marshalled, and such a file is read again
+        found_fields = [(problem.file, problem.line, problem.key, problem.message) for problem in found]
+        payload = marshal.dumps((document.data, document.lines, found_fields))
+    except ValueError:
+        return
+    while len(_memo) >= MEMO_ENTRIES:
+        del _memo[next(iter(_memo))]
+    _memo[key] = payload
+    stored = store_file(display_path)
+    if stored is not None and stored.parent.parent.is_dir():
+        from brochure_build.output import OutputError, atomic_path
+
+        try:
+            with atomic_path(stored) as temporary:
+                temporary.write_bytes(key + payload)
+        except (OSError, OutputError):
+            pass  # a cache: the next command loads the file again
 
 
 def bidi_problems(text: str, display_path: str, scalars: list[tuple[int, int, str, bool]]) -> list[Problem]:

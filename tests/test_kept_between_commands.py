@@ -1,0 +1,126 @@
+"""What one command keeps for the next in build/.cache, so that `make` after an edit does not
+start from nothing three times: file digests (kept by size, times and inode) and content files
+as last loaded. A kept value is used only while its file is unchanged; a project never built
+gets no build/ from it; and a preflight with nothing new to check reads no PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from brochure_build import digests
+from brochure_build.source import yamlsource
+from brochure_build.source.yamlsource import load_yaml
+
+
+@pytest.fixture()
+def fresh_digests(monkeypatch):
+    """The module's state as a new process has it; restored after the test."""
+    monkeypatch.setattr(digests, "_file_digests", {})
+    monkeypatch.setattr(digests, "_store", None)
+    monkeypatch.setattr(digests, "_learned", False)
+    monkeypatch.setattr(digests.atexit, "register", lambda function: None)  # this process's end is not the test's
+
+
+def next_command(monkeypatch, store: Path) -> None:
+    monkeypatch.setattr(digests, "_file_digests", {})
+    monkeypatch.setattr(digests, "_learned", False)
+    digests.remember_in(store)
+
+
+def test_a_file_digest_is_kept_for_the_next_command_until_the_file_changes(tmp_path, monkeypatch, fresh_digests):
+    monkeypatch.setattr(digests, "RACY_SECONDS", 0)  # the file was written by the test a moment ago
+    store = tmp_path / "build/.cache/digests.json"
+    store.parent.mkdir(parents=True)
+    font = tmp_path / "font.otf"
+    font.write_bytes(b"glyphs" * 1000)
+    digests.remember_in(store)
+    assert digests.file_digest(font) == hashlib.sha256(b"glyphs" * 1000).digest()
+    digests.save()
+    assert str(font) in store.read_text()
+
+    next_command(monkeypatch, store)
+    with monkeypatch.context() as reading:
+        reading.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} read again"))
+        assert digests.file_digest(font) == hashlib.sha256(b"glyphs" * 1000).digest()
+
+    # The same size, its old modification time put back: the inode's change time still tells.
+    stat = font.stat()
+    time.sleep(0.01)
+    font.write_bytes(b"GLYPHS" * 1000)
+    os.utime(font, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    next_command(monkeypatch, store)
+    assert digests.file_digest(font) == hashlib.sha256(b"GLYPHS" * 1000).digest()
+
+
+def test_a_file_written_a_moment_ago_is_hashed_again_and_not_kept(tmp_path, monkeypatch, fresh_digests):
+    store = tmp_path / "build/.cache/digests.json"
+    store.parent.mkdir(parents=True)
+    layout = tmp_path / "page.css"
+    layout.write_text("body { color: red }")
+    digests.remember_in(store)
+    digests.file_digest(layout)
+    digests.save()
+    assert not store.exists()  # learned nothing: the file may change again within the clock's tick
+    layout.write_text("body { color: tan }")  # same size, perhaps the same time
+    assert digests.file_digest(layout) == hashlib.sha256(b"body { color: tan }").digest()
+
+
+def test_a_project_never_built_gets_no_build_folder(tmp_path, monkeypatch, fresh_digests):
+    monkeypatch.setattr(digests, "RACY_SECONDS", 0)
+    font = tmp_path / "font.otf"
+    font.write_bytes(b"glyphs")
+    digests.remember_in(tmp_path / "build/.cache/digests.json")
+    digests.file_digest(font)
+    digests.save()
+    assert not (tmp_path / "build").exists()
+
+
+TEXT = "title: A\ntitle: B\nbody:\n  - one\n  - two\n"
+
+
+def test_a_content_file_is_parsed_once_and_kept_for_the_next_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(yamlsource, "_memo", {})
+    monkeypatch.setattr(yamlsource, "_store", None)
+    (tmp_path / "build/.cache").mkdir(parents=True)
+    yamlsource.remember_in(tmp_path / "build/.cache/yaml")
+    parsed = []
+    compose = yamlsource.yaml.compose
+    monkeypatch.setattr(yamlsource.yaml, "compose", lambda *args, **kwargs: parsed.append(1) or compose(*args, **kwargs))
+    text = tmp_path / "en.yaml"
+    text.write_text(TEXT, encoding="utf-8")
+
+    problems: list = []
+    first = load_yaml(text, "brochure/text/en.yaml", problems)
+    assert [(p.line, p.key) for p in problems] == [(2, "title")] and "duplicate key" in problems[0].message
+    assert first.data == {"title": "A", "body": ["one", "two"]} and first.line("body[1]") == 5
+    first.data["body"].append("three")  # a caller changing what it was given changes no later load
+
+    again_problems: list = []
+    again = load_yaml(text, "brochure/text/en.yaml", again_problems)  # the same process
+    assert (again.data, again.lines, again_problems) == ({"title": "A", "body": ["one", "two"]}, first.lines, problems)
+    monkeypatch.setattr(yamlsource, "_memo", {})  # the next command: only build/.cache/yaml
+    kept_problems: list = []
+    kept = load_yaml(text, "brochure/text/en.yaml", kept_problems)
+    assert (kept.data, kept.lines, kept_problems) == (again.data, first.lines, problems)
+    assert len(parsed) == 1
+
+    text.write_text(TEXT.replace("one", "uno"), encoding="utf-8")
+    changed = load_yaml(text, "brochure/text/en.yaml", [])
+    assert changed.data["body"] == ["uno", "two"] and len(parsed) == 2
+
+
+def test_a_preflight_with_nothing_new_to_check_reads_no_pdf(built_project):
+    probe = ("import sys; from brochure_build.cli import main; status = main(['preflight', '--root', sys.argv[1]]); "
+             "print(status, [name for name in ('pypdf', 'pikepdf', 'fontTools.ttLib') if name in sys.modules], file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", probe, str(built_project)], capture_output=True, text=True)
+            for _ in range(2)]
+    assert runs[0].stderr.splitlines()[-1].startswith("0 "), runs[0].stderr
+    assert runs[1].stderr.splitlines()[-1] == "0 []", runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout  # the same table, from what the first run kept
