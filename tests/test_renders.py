@@ -162,3 +162,33 @@ def page_bitmaps(pdf: bytes) -> list[bytes]:
         return [page.render(scale=1).to_pil().tobytes() for page in document]
     finally:
         document.close()
+
+
+def test_a_print_file_leaves_the_output_profile_and_identifier_to_the_postprocess(project, tmp_path):
+    """Renderer.write leaves out what the postprocess stage replaces (pdf.output_profile_left_out):
+    the output intent's profile (WeasyPrint's 0.5 MB re-serialisation, compressed at the slowest
+    level) and the file identifier (every stream compressed a second time to hash it). A profile
+    that is not the output intent is kept. The finished file has the profile file byte for byte
+    (tests/test_variants.py) and a content-derived identifier (postprocess.write_with_content_id)."""
+    import pikepdf
+
+    icc = "../assets/color/FOGRA39L-coated.icc"  # from build/t.html
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title><style>
+      @page {{ size: 120mm 160mm; margin: 10mm; bleed: 3mm }}
+      @color-profile device-cmyk {{ src: url("{icc}"); components: cyan, magenta, yellow, black; }}
+      @color-profile --proof {{ src: url("{icc}"); components: cyan, magenta, yellow, black; }}
+      p {{ font-family: "Brochure Sans"; color: device-cmyk(0 0.6 1 0); background: color(--proof 0.1 0 0 0) }}
+    </style></head><body><p>Luxembourg</p></body></html>"""
+    renderer = Renderer(project)
+    try:
+        document = renderer.render(page, project / "build" / "t.html", "en test", None, [project / "layouts/css/fonts.css"])
+        renderer.write(document, tmp_path / "print.pdf", "print", "en test")
+    finally:
+        renderer.close()
+    with pikepdf.open(tmp_path / "print.pdf") as written:
+        intent = written.Root.OutputIntents[0].DestOutputProfile
+        assert intent.read_bytes() == b"" and int(intent.N) == 4
+        spaces = {str(name): space for name, space in written.pages[0].Resources.ColorSpace.items()}
+        assert spaces["/device-cmyk"][1].objgen == intent.objgen  # one stream: the postprocess's set_data serves both
+        assert len(spaces["/--proof"][1].read_bytes()) > 100_000  # not the intent: embedded as WeasyPrint does
+        assert "/ID" not in written.trailer

@@ -11,6 +11,8 @@ import hashlib
 import logging
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -106,21 +108,55 @@ class TextLookup:
         return ""
 
 
+@contextmanager
+def quick_library_lookup() -> Iterator[None]:
+    """While WeasyPrint is imported on Linux, ctypes.util.find_library answers from one reading of
+    the dynamic linker's cache. WeasyPrint tries six names per library, those of every platform,
+    and cffi asks find_library about each name that does not load as it is; Python's answer
+    spawns ldconfig, then gcc and ld for a name it does not find: some 50 processes, 0.4 s of
+    every process that renders. Each library still loads by its soname (libpango-1.0.so.0, …),
+    which the dynamic linker finds on its own, LD_LIBRARY_PATH included."""
+    import ctypes.util
+
+    if not sys.platform.startswith("linux") or "weasyprint" in sys.modules:
+        yield
+        return
+    original = ctypes.util.find_library
+    listing: list[bytes] = []
+
+    def find_library(name: str) -> str | None:
+        if not listing:
+            try:
+                listing.append(subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, check=False,
+                                              env={"LC_ALL": "C", "LANG": "C"}).stdout)
+            except OSError:
+                listing.append(b"")
+        found = re.search(rb"\s(lib%s\.[^\s]+)\s" % re.escape(name.encode()), listing[0])
+        return found.group(1).decode() if found else None
+
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
 class Renderer:
     """A warm WeasyPrint: imported once, one font configuration, one sandboxed fetcher."""
 
     def __init__(self, root: Path):
         import warnings
 
-        from brochure_build.render.fetcher import ProjectFetcher
         from brochure_build.render.fonts import CACHE_DIR as FONTCONFIG_CACHE_DIR
         from brochure_build.render.fonts import isolated_fontconfig
 
         # fontconfig knows no fonts on purpose (see fonts.isolated_fontconfig): only @font-face.
         warnings.filterwarnings("ignore", "No fonts configured in FontConfig")
-        with isolated_fontconfig(root / FONTCONFIG_CACHE_DIR):
+        with isolated_fontconfig(root / FONTCONFIG_CACHE_DIR), quick_library_lookup():
             import weasyprint  # its import loads a configuration too, to check it
             from weasyprint.text.fonts import FontConfiguration
+
+            from brochure_build.render.fetcher import ProjectFetcher  # imports WeasyPrint: not before the lines above
 
             self.font_config = FontConfiguration()  # loads the configuration it lays out with
         self.weasyprint = weasyprint
@@ -175,8 +211,12 @@ class Renderer:
         from brochure_build.press import tagging
 
         recording = tagging.recording() if variant == "screen" else nullcontext()
-        with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes:
-            document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=True)
+        profile = output_profile_left_out(document) if variant == "print" else nullcontext()
+        with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes, profile:
+            # No file identifier: the postprocess stage derives it from the finished file
+            # (postprocess.write_with_content_id); WeasyPrint would compress every stream a second
+            # time to hash them for one.
+            document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=False)
         if notes is not None:
             tagging.repair(target, notes)  # the structure tree as PDF/UA-1 wants it (tagging.py)
 
@@ -186,6 +226,29 @@ class Renderer:
         to write: CJK 0.16 s against 0.23 s)."""
         with strict_weasyprint(context, text_lookup, tolerated), self.subsets.active():
             document.write_pdf(target, uncompressed_pdf=True)
+
+
+@contextmanager
+def output_profile_left_out(document) -> Iterator[None]:
+    """While a print file is written, its output intent's profile is an empty stream: WeasyPrint
+    would embed LittleCMS's re-serialisation of the profile (0.5 MB for FOGRA39, twice the file)
+    and compress it at zlib's slowest level (0.3 s), and the postprocess stage puts the profile
+    file itself in its place (postprocess.name_output_intent), byte for byte. Only the profile
+    WeasyPrint makes the output intent of (its own choice, in the same order) is left out: the
+    only one the postprocess stage replaces."""
+    from weasyprint.css import ColorProfile
+
+    profiles = document.color_profiles
+    intent = profiles.get(document.output_intent) or profiles.get("device-cmyk") or next(iter(profiles.values()), None)
+    if intent is None:
+        yield
+        return
+    content = ColorProfile.content
+    ColorProfile.content = property(lambda profile: b"" if profile is intent else content.fget(profile))
+    try:
+        yield
+    finally:
+        ColorProfile.content = content
 
 
 class ParsedStylesheets:
