@@ -42,6 +42,20 @@ def test_missing_glyph_fails_naming_the_character_and_line(project):
             in str(caught.value))
 
 
+def test_a_character_drawn_with_another_languages_font_fails_naming_the_font(project):
+    """A character the language's fonts lack but another project font has: Pango falls back to
+    that font, no .notdef is drawn, and the build names the font (review/pdfcheck.py)."""
+    en = project / "brochure/text/en.yaml"
+    text = en.read_text(encoding="utf-8")
+    heading = "heading: A long-standing commitment to multilateralism and human rights"
+    assert heading in text
+    en.write_text(text.replace(heading, f"{heading} 人权", 1), encoding="utf-8")
+    with pytest.raises(BuildError, match=r"en screen: font 'Brochure (Sans|Serif) CJK' is used but is not one of this "
+                                         r"language's fonts \(Brochure Serif, Brochure Sans\): a fallback for some character"):
+        build(project, ["en"])
+    assert not pdf_path(project, "en", "screen").exists()
+
+
 def test_css_warning_fails_the_build(project):
     with (project / "layouts/css/base.css").open("a") as css:
         css.write("\n.figure { colour: red; }\n")

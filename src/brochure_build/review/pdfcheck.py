@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pypdf import PdfReader
-
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 STYLE_SUFFIX = re.compile(r"-(Bold|Italic|BoldItalic|Regular)$")
 
@@ -18,10 +16,15 @@ def font_family(base_font: str) -> str:
 
 
 def font_families(pdf: Path) -> set[str]:
-    """Every font family the PDF embeds (WeasyPrint shares one font dictionary between pages)."""
-    return {font_family(str(font.get_object()["/BaseFont"]))
-            for page in PdfReader(pdf).pages
-            for font in (page["/Resources"].get("/Font") or {}).values()}
+    """Every font family the PDF embeds (WeasyPrint shares one font dictionary between pages).
+    Read with pikepdf, which reads only the objects asked for (pypdf parses every object
+    stream it meets: 0.17 s for a screen file, against 0.02 s)."""
+    import pikepdf
+
+    with pikepdf.open(pdf) as document:
+        return {font_family(str(font.get("/BaseFont", "")))
+                for page in document.pages
+                for font in (page.obj.get("/Resources", {}).get("/Font") or {}).values()}
 
 
 def fallback_problems(pdf: Path, allowed: tuple[str, ...], context: str) -> list[str]:
