@@ -173,3 +173,37 @@ def test_a_glyph_id_zero_in_a_shown_string_is_a_notdef():
     assert not has_notdef([pikepdf.String(b"\x01\x00\x00\x02")])  # ids 0x0100 and 0x0002
     assert not has_notdef([pikepdf.String(b"\x00\x21\x00")])      # an odd byte left over: no id
     assert not has_notdef([pikepdf.Array([pikepdf.String(b"\x00\x21"), -250])])
+
+
+def test_the_files_are_checked_alike_on_one_process_and_on_two(built_project, tmp_path):
+    """review/filechecks.check_groups: an edition's press files and its screen file are checked
+    on two processes; the results are those of one process."""
+    import shutil
+
+    import pikepdf
+
+    from brochure_build.paths import output_name
+    from brochure_build.review.filechecks import check_groups
+    from brochure_build.source.content import load_content
+
+    settings, (edition,) = load_content(built_project, ["ar"])
+    files = {variant: built_project / "build/ar" / output_name(settings, "ar", variant, "pdf")
+             for variant in ("print", "screen", "imposed")}
+    # A defect in each group's files: the print file without its output intent, the screen file without its tags.
+    defective = {variant: tmp_path / "ar" / path.name for variant, path in files.items()}
+    defective["print"].parent.mkdir()
+    for variant, path in files.items():
+        shutil.copy(path, defective[variant])
+    for variant, key in (("print", "/OutputIntents"), ("screen", "/StructTreeRoot")):
+        with pikepdf.open(defective[variant], allow_overwriting_input=True) as pdf:
+            del pdf.Root[key]
+            pdf.save(defective[variant])
+    serial = check_groups(built_project, settings, [(edition, files), (edition, defective)], jobs=1)
+    parallel = check_groups(built_project, settings, [(edition, files), (edition, defective)], jobs=2)
+    assert [(counts, {check: vars(result) for check, result in results.items()}) for results, counts in parallel] == \
+           [(counts, {check: vars(result) for check, result in results.items()}) for results, counts in serial]
+    (good, good_counts), (bad, _) = parallel
+    assert all(result.status == "pass" for result in good.values()), good
+    assert good_counts == {"print": 12, "imposed": 6, "screen": 12}
+    assert bad["colour"].messages[0] == "print: no PDF/X output intent with an embedded profile"
+    assert bad["accessibility"].messages == ["screen: not a tagged PDF (no /MarkInfo /Marked or /StructTreeRoot)"]

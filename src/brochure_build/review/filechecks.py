@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
@@ -29,37 +32,73 @@ PT_PER_MM = 72 / 25.4
 BOX_TOLERANCE_PT = 0.05
 
 
+# The files' checks in two groups, each reading only its own files: one edition's checks run on
+# two cores, and an edition's groups beside another's (check_groups).
+GROUPS = {"press": ("print", "imposed"), "screen": ("screen",)}
+
+
 def check_files(root: Path, settings: Settings, edition: Edition | None, files: dict[str, Path],
-                results: dict[str, Result]) -> int:
-    """Run the checks of the files on one edition's print, screen and imposed PDFs, into
-    `results`; returns the print file's page count."""
+                group: str) -> tuple[dict[str, Result], dict[str, int]]:
+    """The checks of one group's files (GROUPS) of an edition: their results, by check, and the
+    files' page counts."""
+    from brochure_build.review.preflight import CHECKS
+
+    results = {check: Result() for check in CHECKS}
     code = files["print"].parent.name
-    readers = {variant: PdfReader(path) for variant, path in files.items()}
-    check_pages(settings, readers, results["pages"])
+    ours = {variant: files[variant] for variant in GROUPS[group]}
+    readers = {variant: PdfReader(path) for variant, path in ours.items()}
     check_fonts(settings.language(code).fonts, readers, project_font_names(root), results["fonts"])
-    check_images(settings, edition, files, results["images"])
+    check_images(settings, edition, ours, results["images"])
     check_boxes(settings, readers, results["boxes"])
-    check_colour(files, readers, results["colour"])
-    # prepress.py: the rendered bleed (each page's finding kept by what it draws), PDF/X keys, marks
-    for check, message in press_problems(files["print"], files["imposed"], root / CACHE_DIR / "bleed"):
-        results[check].fail(message)
-    check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])
-    return len(readers["print"].pages)
+    if group == "press":
+        check_colour(ours, readers, results["colour"])
+        # prepress.py: the rendered bleed (each page's finding kept by what it draws), PDF/X keys, marks
+        for check, message in press_problems(files["print"], files["imposed"], root / CACHE_DIR / "bleed"):
+            results[check].fail(message)
+    else:
+        check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])
+    return results, {variant: len(reader.pages) for variant, reader in readers.items()}
 
 
-def check_pages(settings: Settings, readers: dict[str, PdfReader], result: Result) -> None:
+def check_groups(root: Path, settings: Settings, editions: list[tuple[Edition | None, dict[str, Path]]],
+                 jobs: int | None = None) -> list[tuple[dict[str, Result], dict[str, int]]]:
+    """check_files for every group of every edition given (its files), on as many processes as
+    there are cores; per edition, its results (the press files' messages first) and page counts."""
+    tasks = [(edition, files, group) for edition, files in editions for group in GROUPS]
+    processes = min(jobs or os.cpu_count() or 1, len(tasks))
+    if processes <= 1:
+        done = [check_files(root, settings, edition, files, group) for edition, files, group in tasks]
+    else:
+        context = multiprocessing.get_context("fork")  # the children have every module already
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            futures = [pool.submit(check_files, root, settings, edition, files, group) for edition, files, group in tasks]
+            done = [future.result() for future in futures]
+    merged = []
+    for index in range(0, len(done), len(GROUPS)):
+        results: dict[str, Result] = {}
+        counts: dict[str, int] = {}
+        for part, part_counts in done[index:index + len(GROUPS)]:
+            for check, result in part.items():
+                results[check] = results[check].merged(result) if check in results else result
+            counts |= part_counts
+        merged.append((results, counts))
+    return merged
+
+
+def check_pages(settings: Settings, counts: dict[str, int], result: Result) -> None:
+    """The page counts (`counts`: by variant) against the plan, and the imposed sheets against the pages."""
     planned = settings.page_count
     if planned % 4 and not settings.flows:
         result.fail(f"the plan has {planned} pages: saddle stitching needs a multiple of 4")
     for variant in ("print", "screen"):
-        count = len(readers[variant].pages)
+        count = counts[variant]
         if settings.flows and count % 4:
             result.fail(f"{variant}: {count} pages: saddle stitching needs a multiple of 4")
         elif count != planned and not settings.flows:
             result.fail(f"{variant}: {count} pages, the plan has {planned}")
-    sheets = len(readers["imposed"].pages)
-    if sheets * 2 != len(readers["print"].pages):
-        result.fail(f"imposed: {sheets} sheet sides for {len(readers['print'].pages)} pages (expected {len(readers['print'].pages) // 2})")
+    sheets = counts["imposed"]
+    if sheets * 2 != counts["print"]:
+        result.fail(f"imposed: {sheets} sheet sides for {counts['print']} pages (expected {counts['print'] // 2})")
 
 
 def project_font_names(root: Path) -> set[str]:
@@ -106,6 +145,8 @@ def embedded_fonts(reader: PdfReader) -> list[tuple[str, str | None]]:
 
 def check_fonts(allowed: tuple[str, ...], readers: dict[str, PdfReader], project_names: set[str], result: Result) -> None:
     for variant in ("print", "screen"):
+        if variant not in readers:
+            continue
         for base, name in embedded_fonts(readers[variant]):
             label = base.lstrip("/")
             if name is None:
@@ -134,6 +175,8 @@ def check_images(settings: Settings, edition: Edition | None, files: dict[str, P
     expected = sum(len(section.figures) for section in settings.sections)
     where = figure_pages(edition) if edition else {}
     for variant, floor, space in (("print", PRINT_PPI, "/DeviceCMYK"), ("screen", SCREEN_PPI, "/DeviceRGB")):
+        if variant not in files:
+            continue
         reading = read_pages(files[variant])
         if len(reading.images) != expected:
             result.fail(f"{variant}: {len(reading.images)} photos placed, the plan has {expected}")
@@ -156,7 +199,7 @@ def rect_close(box, expected: tuple[float, float, float, float]) -> bool:
 def check_boxes(settings: Settings, readers: dict[str, PdfReader], result: Result) -> None:
     width, height = settings.page.width_mm * PT_PER_MM, settings.page.height_mm * PT_PER_MM
     bleed = settings.bleed_mm * PT_PER_MM
-    for number, page in enumerate(readers["print"].pages, 1):
+    for number, page in enumerate(readers["print"].pages if "print" in readers else [], 1):
         trim = page.trimbox
         if abs(float(trim.width) - width) > BOX_TOLERANCE_PT or abs(float(trim.height) - height) > BOX_TOLERANCE_PT:
             result.fail(f"print: page {number}: TrimBox is {float(trim.width) / PT_PER_MM:.1f}×{float(trim.height) / PT_PER_MM:.1f} mm, "
@@ -167,14 +210,14 @@ def check_boxes(settings: Settings, readers: dict[str, PdfReader], result: Resul
         media = page.mediabox
         if float(media.left) > expected[0] + BOX_TOLERANCE_PT or float(media.right) < expected[2] - BOX_TOLERANCE_PT:
             result.fail(f"print: page {number}: MediaBox does not hold the bleed")
-    for number, sheet in enumerate(readers["imposed"].pages, 1):
+    for number, sheet in enumerate(readers["imposed"].pages if "imposed" in readers else [], 1):
         trim = sheet.trimbox
         if abs(float(trim.width) - 2 * width) > BOX_TOLERANCE_PT:
             result.fail(f"imposed: sheet side {number}: TrimBox is not a spread of two pages")
         expected = (float(trim.left) - bleed, float(trim.bottom) - bleed, float(trim.right) + bleed, float(trim.top) + bleed)
         if not rect_close(sheet.bleedbox, expected):
             result.fail(f"imposed: sheet side {number}: BleedBox is not the trim plus {settings.bleed_mm:g} mm")
-    for number, page in enumerate(readers["screen"].pages, 1):
+    for number, page in enumerate(readers["screen"].pages if "screen" in readers else [], 1):
         if "/TrimBox" in page and not rect_close(page.trimbox, tuple(float(v) for v in page.mediabox)):
             result.warn(f"screen: page {number}: has a trim smaller than the page")
 

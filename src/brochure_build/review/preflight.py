@@ -45,6 +45,13 @@ class Result:
             self.status = "warn"
         self.messages.append(f"warning: {message}")
 
+    def merged(self, other: Result) -> Result:
+        """This result and `other` (of the same check, on other files) as one: the worse status,
+        this one's messages, then the other's."""
+        order = ("pass", "warn", "fail")
+        return Result(max(self.status, other.status, key=order.index), self.messages + other.messages,
+                      self.summary or other.summary, self.pages + other.pages)
+
 
 Report = dict[str, dict[str, Result]]
 
@@ -72,6 +79,7 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
     common = common_inputs(root)  # what every edition's fingerprint shares, hashed once
     report: Report = {}
     page_counts: dict[str, int] = {}
+    unchecked = []  # (code, edition, files, results, key) of the editions whose files are checked anew
     for code in codes:
         results = {check: Result() for check in CHECKS}
         report[code] = results
@@ -89,12 +97,19 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
         if cached is not None:  # the same files and inputs were checked before: the same results
             report[code], page_counts[code] = cached
             continue
-        from brochure_build.review.filechecks import check_files  # pypdf, pikepdf, fontTools: only when needed
-
         check_copy_fit(root, edition, inputs, files, results["copy-fit"])
         check_fill(files["screen"], results["fill"])
-        page_counts[code] = check_files(root, settings, edition, files, results)
-        store_cached(root, key, results, page_counts[code])
+        unchecked.append((code, edition, files, results, key))
+    if unchecked:
+        from brochure_build.review.filechecks import check_groups, check_pages  # pypdf, pikepdf, fontTools: only when needed
+
+        checked = check_groups(root, settings, [(edition, files) for _, edition, files, _, _ in unchecked])
+        for (code, _, _, results, key), (found, counts) in zip(unchecked, checked, strict=True):
+            for check, result in found.items():
+                results[check] = results[check].merged(result)
+            check_pages(settings, counts, results["pages"])
+            page_counts[code] = counts["print"]
+            store_cached(root, key, results, page_counts[code])
     if len(set(page_counts.values())) > 1:
         usual = max(set(page_counts.values()), key=list(page_counts.values()).count)
         for code, count in page_counts.items():
