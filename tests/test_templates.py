@@ -200,3 +200,31 @@ def test_a_laid_out_fragment_with_a_held_range_is_named_by_its_block(project):
 
     _, (edition,) = load_content(project, ["en"])
     assert block_of(edition, "Council during the 2022–\u20602024 term").endswith(": sections.closing.body[0]")
+
+
+@pytest.mark.parametrize("code", ["zh", "en"])
+def test_pledges_contributions_and_chinese_paragraphs_hold_their_last_words(project, code):
+    """The layouts hold the last two words of every pledge and contribution (no_runt: the boxes are
+    set ragged) and the last two characters of every Chinese paragraph (hold_last_characters);
+    justified paragraphs of spaced scripts keep their last words free (README, Headings without
+    a runt). How a held pair is laid out: test_headings_end_on_two_words_on_the_page."""
+    import lxml.html
+
+    from brochure_build.render.images import prepare_images
+
+    settings, (edition,) = load_content(project, [code])
+    images = prepare_images(project, settings, "screen", [figure.spec for figure in edition.figures.values()])
+    page = lxml.html.fromstring(render_html(make_environment(project), edition, "screen", project, project / "build" / code, images))
+    box = 'contains(concat(" ", normalize-space(@class), " "), " box ")'
+    boxed = [element.text_content().strip() for element in page.xpath(f"//*[{box}]//p | //*[{box}]//li")]
+    # The running text's paragraphs: no class of their own (not the cover's title), not the pull quote's.
+    paragraphs = [element.text_content().strip()
+                  for element in page.xpath(f"//p[not(@class)][not(ancestor::blockquote)][not(ancestor::*[{box}])]")]
+    assert len(boxed) >= 12 and len(paragraphs) >= 12
+    joined = "\u2060"
+    if code == "zh":
+        assert all(joined in text[-4:] for text in boxed + paragraphs if len(text) > 3), \
+            [text for text in boxed + paragraphs if joined not in text[-4:]]
+    else:
+        assert all(f" {joined}" in text for text in boxed), [text for text in boxed if f" {joined}" not in text]
+        assert not any(f" {joined}" in text for text in paragraphs), [text for text in paragraphs if f" {joined}" in text]

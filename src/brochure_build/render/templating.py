@@ -77,6 +77,7 @@ def make_environment(root: Path, layouts: str = LAYOUTS) -> jinja2.Environment:
     del environment.globals["lipsum"]  # made-up words have no place in a brochure
     environment.filters["no_runt"] = no_runt
     environment.filters["hold_ranges"] = hold_ranges
+    environment.filters["hold_last_characters"] = hold_last_characters
     return environment
 
 
