@@ -274,12 +274,21 @@ def wait_until(url: str, language: str, done, timeout: float = 120) -> dict:
 
 
 def set_css_token(css: Path, token: str, value: str) -> None:
-    """Set `--token: value;` in a stylesheet, as a designer saving it would."""
+    """Set `--token: value;` in a stylesheet, as a designer saving it would: whole, by renaming a
+    finished file over the old. (Written in place, the server may read the file emptied and show
+    the error that follows until the next save's pages, which a timing would take for the save's.)"""
     text = css.read_text(encoding="utf-8")
     changed, count = re.subn(rf"(--{re.escape(token)}:\s*)[^;]+;", rf"\g<1>{value};", text, count=1)
     if not count:
         raise ValueError(f"{css}: no --{token}")
-    css.write_text(changed, encoding="utf-8")
+    save_whole(css, changed)
+
+
+def save_whole(path: Path, text: str) -> None:
+    """Write `path` as an editor that saves atomically does: a finished file renamed over the old."""
+    temporary = path.with_name(f".{path.name}.saving")  # a name the preview does not watch
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 def time_edit(url: str, language: str, edit, timeout: float = 120) -> dict:
@@ -322,4 +331,4 @@ def time_css_edits(url: str, root: Path, language: str, runs: int = 5, edit: str
     try:
         return [time_edit(url, language, lambda run=run: set_css_token(tokens, token, value(run))) for run in range(runs)]
     finally:
-        time_edit(url, language, lambda: tokens.write_text(original, encoding="utf-8"))
+        time_edit(url, language, lambda: save_whole(tokens, original))
