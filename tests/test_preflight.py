@@ -198,8 +198,8 @@ def test_the_files_are_checked_alike_on_one_process_and_on_two(built_project, tm
         with pikepdf.open(defective[variant], allow_overwriting_input=True) as pdf:
             del pdf.Root[key]
             pdf.save(defective[variant])
-    serial = check_groups(built_project, settings, [(edition, files), (edition, defective)], jobs=1)
-    parallel = check_groups(built_project, settings, [(edition, files), (edition, defective)], jobs=2)
+    serial = check_groups(built_project, settings, [("ar", edition, files), ("ar", edition, defective)], jobs=1)
+    parallel = check_groups(built_project, settings, [("ar", edition, files), ("ar", edition, defective)], jobs=2)
     assert [(counts, {check: vars(result) for check, result in results.items()}) for results, counts in parallel] == \
            [(counts, {check: vars(result) for check, result in results.items()}) for results, counts in serial]
     (good, good_counts), (bad, _) = parallel

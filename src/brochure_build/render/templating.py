@@ -113,9 +113,9 @@ def no_runt(text: str) -> str:
 
 
 def hold_last_characters(text: str, count: int = WIDE_RUNT_CHARACTERS) -> str:
-    """Unspaced `text` with word joiners between its last `count` characters before its closing
+    """`text` with word joiners between its last `count` characters before its closing
     punctuation (which UAX #14 keeps with the character before it), when they are wide (CJK)
-    characters and more come before them; any other text as it is."""
+    characters and more come before them; any other text (a Latin paragraph) as it is."""
     end = len(text)
     while end and not text[end - 1].isalnum():
         end -= 1

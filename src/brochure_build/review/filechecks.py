@@ -20,7 +20,7 @@ from brochure_build.render.fonts import MANIFEST
 from brochure_build.review import uarules
 from brochure_build.review.pdfcheck import SUBSET_PREFIX, font_family
 from brochure_build.review.pdfinspect import objects_naming, read_pages
-from brochure_build.review.preflight import CACHE_DIR, Result
+from brochure_build.review.preflight import CACHE_DIR, CHECKS, Result
 from brochure_build.review.prepress import press_problems
 from brochure_build.source.model import Edition, Settings
 from brochure_build.source.yamlsource import load_yaml
@@ -37,14 +37,11 @@ BOX_TOLERANCE_PT = 0.05
 GROUPS = {"press": ("print", "imposed"), "screen": ("screen",)}
 
 
-def check_files(root: Path, settings: Settings, edition: Edition | None, files: dict[str, Path],
+def check_files(root: Path, settings: Settings, code: str, edition: Edition | None, files: dict[str, Path],
                 group: str) -> tuple[dict[str, Result], dict[str, int]]:
-    """The checks of one group's files (GROUPS) of an edition: their results, by check, and the
-    files' page counts."""
-    from brochure_build.review.preflight import CHECKS
-
+    """The checks of one group's files (GROUPS) of the edition in language `code`: their results,
+    by check, and the files' page counts."""
     results = {check: Result() for check in CHECKS}
-    code = files["print"].parent.name
     ours = {variant: files[variant] for variant in GROUPS[group]}
     readers = {variant: PdfReader(path) for variant, path in ours.items()}
     check_fonts(settings.language(code).fonts, readers, project_font_names(root), results["fonts"])
@@ -60,18 +57,19 @@ def check_files(root: Path, settings: Settings, edition: Edition | None, files: 
     return results, {variant: len(reader.pages) for variant, reader in readers.items()}
 
 
-def check_groups(root: Path, settings: Settings, editions: list[tuple[Edition | None, dict[str, Path]]],
+def check_groups(root: Path, settings: Settings, editions: list[tuple[str, Edition | None, dict[str, Path]]],
                  jobs: int | None = None) -> list[tuple[dict[str, Result], dict[str, int]]]:
-    """check_files for every group of every edition given (its files), on as many processes as
-    there are cores; per edition, its results (the press files' messages first) and page counts."""
-    tasks = [(edition, files, group) for edition, files in editions for group in GROUPS]
+    """check_files for every group of every edition given (its language, itself, its files), on
+    as many processes as there are cores; per edition, its results (the press files' messages
+    first) and page counts."""
+    tasks = [(code, edition, files, group) for code, edition, files in editions for group in GROUPS]
     processes = min(jobs or os.cpu_count() or 1, len(tasks))
     if processes <= 1:
-        done = [check_files(root, settings, edition, files, group) for edition, files, group in tasks]
+        done = [check_files(root, settings, *task) for task in tasks]
     else:
         context = multiprocessing.get_context("fork")  # the children have every module already
         with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = [pool.submit(check_files, root, settings, edition, files, group) for edition, files, group in tasks]
+            futures = [pool.submit(check_files, root, settings, *task) for task in tasks]
             done = [future.result() for future in futures]
     merged = []
     for index in range(0, len(done), len(GROUPS)):

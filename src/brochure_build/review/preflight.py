@@ -103,7 +103,7 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
     if unchecked:
         from brochure_build.review.filechecks import check_groups, check_pages  # pypdf, pikepdf, fontTools: only when needed
 
-        checked = check_groups(root, settings, [(edition, files) for _, edition, files, _, _ in unchecked])
+        checked = check_groups(root, settings, [(code, edition, files) for code, edition, files, _, _ in unchecked])
         for (code, _, _, results, key), (found, counts) in zip(unchecked, checked, strict=True):
             for check, result in found.items():
                 results[check] = results[check].merged(result)
