@@ -38,21 +38,26 @@ def test_missing_glyph_fails_naming_the_character_and_line(project):
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "🜁" in row)
     with pytest.raises(BuildError) as caught:
         build(project, ["zh"])
-    assert (f"zh screen: no project font has the character '🜁' (U+1F701), used in brochure/text/zh.yaml:{line}"
+    assert (f"zh screen: no font of this language has the character '🜁' (U+1F701), used in brochure/text/zh.yaml:{line}"
             in str(caught.value))
 
 
 def test_a_character_drawn_with_another_languages_font_fails_naming_the_font(project):
-    """A character the language's fonts lack but another project font has: Pango falls back to
-    that font, no .notdef is drawn, and the build names the font (review/pdfcheck.py)."""
+    """A character the language's fonts lack but another project font has. Laid out alone, the
+    English edition has only its own fonts (pdf.declared_families): the build names the
+    character. After the Chinese edition in the same process, the CJK faces are registered, Pango
+    falls back to one, no .notdef is drawn, and the build names the font (review/pdfcheck.py)."""
     en = project / "brochure/text/en.yaml"
     text = en.read_text(encoding="utf-8")
     heading = "heading: A long-standing commitment to multilateralism and human rights"
     assert heading in text
     en.write_text(text.replace(heading, f"{heading} 人权", 1), encoding="utf-8")
+    with pytest.raises(BuildError, match=r"en screen: no font of this language has the character '人' \(U\+4EBA\), "
+                                         r"used in brochure/text/en.yaml:\d+"):
+        build(project, ["en"])
     with pytest.raises(BuildError, match=r"en screen: font 'Brochure (Sans|Serif) CJK' is used but is not one of this "
                                          r"language's fonts \(Brochure Serif, Brochure Sans\): a fallback for some character"):
-        build(project, ["en"])
+        build(project, ["zh", "en"], jobs=1)
     assert not pdf_path(project, "en", "screen").exists()
 
 

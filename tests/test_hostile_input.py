@@ -517,8 +517,8 @@ def test_glyph_no_font_has(previous, capsys):
     before = outputs(previous)
     status, out, err = run(capsys, previous)
     # The heading is on the brochure's page 8 and the leaflet's page 3: each product says so.
-    message = (f"no project font has the character '🜁' (U+1F701), used in {EN}:{line_of(en, '🜁')}: add a font to fonts/ "
-               "that covers it, or change the text")
+    message = (f"no font of this language has the character '🜁' (U+1F701), used in {EN}:{line_of(en, '🜁')}: add a font "
+               "that covers it to fonts/ and its family to the language's fonts in brochure.yaml, or change the text")
     assert (status, err) == (1, f"en screen: {message}\nen screen luxembourg-hrc-2022-2024-leaflet: {message}\nAborted.\n")
     assert_kept(previous, before)
 

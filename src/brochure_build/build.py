@@ -226,6 +226,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     environment = make_environment(root, settings.layouts)
     if renderer.renderer is not None:
         renderer.renderer.forget_lines()  # the next edition's lines seldom repeat the last one's
+    for member in (edition, *siblings):  # the faces of the fonts they declare, and no others (pdf.declared_families)
+        renderer.use_families(member.language.fonts)
     built: list[BuiltFile] = []
     figures = [figure.spec for figure in edition.figures.values()]
     choices: dict | None = None  # the fitter's settings, chosen on the screen variant's layouts

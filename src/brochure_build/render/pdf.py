@@ -66,8 +66,9 @@ def strict_weasyprint(context: str, text_lookup: TextLookup | None = None, toler
             if match:
                 char = chr(int(match[2], 16))
                 where = text_lookup(char) if text_lookup else ""
-                messages.append(f"{context}: no project font has the character {char!r} (U+{match[2]}){where}: "
-                                "add a font to fonts/ that covers it, or change the text")
+                messages.append(f"{context}: no font of this language has the character {char!r} (U+{match[2]}){where}: "
+                                "add a font that covers it to fonts/ and its family to the language's fonts in "
+                                "brochure.yaml, or change the text")
             elif FONT_FACE.match(record) and root is not None:
                 messages.append(f"{context}: {unloadable_font(root, FONT_FACE.match(record)[1])}")
             else:
@@ -158,12 +159,18 @@ class Renderer:
 
             from brochure_build.render.fetcher import ProjectFetcher  # imports WeasyPrint: not before the lines above
 
-            self.font_config = FontConfiguration()  # loads the configuration it lays out with
+            self.font_config = declared_families(FontConfiguration)()  # loads the configuration it lays out with
         self.weasyprint = weasyprint
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
         self.stylesheets = ParsedStylesheets(weasyprint, self.font_config, self.fetcher)
         self.remembered_lines: LineBreaks | None = None
+
+    def use_families(self, families: Collection[str]) -> None:
+        """Register, from now on, the @font-face rules of `families` (an edition's declared fonts)
+        and of those named before, and no others; none named (a brochure that declares no fonts):
+        every rule. See declared_families."""
+        self.font_config.allow(families)
 
     def line_breaks(self) -> LineBreaks:
         """The renderer's line-break memo (linebreaks.py), made on first use: a line is broken once,
@@ -251,6 +258,34 @@ def output_profile_left_out(document) -> Iterator[None]:
         ColorProfile.content = content
 
 
+def declared_families(base: type) -> type:
+    """`base` (WeasyPrint's FontConfiguration), registering only the @font-face rules of the
+    families allowed so far, once any are (Renderer.use_families). Registering a face copies its
+    file to a temporary folder and has fontconfig read it: 0.3 s for the four CJK faces, in every
+    process that lays out any edition, whatever its language. An edition uses only the families
+    its language declares (brochure.yaml `fonts`; any other is a fallback the build fails on), so
+    a Latin or Arabic edition has no use for them. Fontconfig cannot forget a face: a process that
+    lays out a Chinese edition after an English one has both; a character no allowed family has
+    is then drawn by a registered one (the fallback check names it) or by none (the build names
+    the character)."""
+
+    class DeclaredFamilies(base):
+        allowed: set[str] | None = None  # None: every family (nothing named yet, or an edition declaring none)
+        everything = False
+
+        def allow(self, families: Collection[str]) -> None:
+            if not families:
+                self.everything = True
+            self.allowed = set(families) | (self.allowed or set())
+
+        def add_font_face(self, rule_descriptors, url_fetcher):
+            if self.allowed is not None and not self.everything and rule_descriptors.get("font_family") not in self.allowed:
+                return None
+            return super().add_font_face(rule_descriptors, url_fetcher)
+
+    return DeclaredFamilies
+
+
 class ParsedStylesheets:
     """Stylesheets parsed once per process and content. WeasyPrint parses every stylesheet a
     document links on every render (some 60 ms; a build lays an edition out some 30 times for its
@@ -320,10 +355,20 @@ class LazyRenderer:
     def __init__(self, root: Path):
         self.root = root
         self.renderer: Renderer | None = None
+        self.families: list[Collection[str]] = []  # use_families before the renderer was made
+
+    def use_families(self, families: Collection[str]) -> None:
+        """Renderer.use_families, now or once the renderer is made."""
+        if self.renderer is not None:
+            self.renderer.use_families(families)
+        else:
+            self.families.append(families)
 
     def get(self) -> Renderer:
         if self.renderer is None:
             self.renderer = Renderer(self.root)
+            for families in self.families:
+                self.renderer.use_families(families)
         return self.renderer
 
     def close(self) -> None:
