@@ -24,7 +24,7 @@ from brochure_build.press.impose import impose
 from brochure_build.press.postprocess import finish
 from brochure_build.render import fit, fontsubsets
 from brochure_build.render.budgets import measure_blocks, text_blocks
-from brochure_build.render.fit import fill_report, fit_css, lay_out_screen
+from brochure_build.render.fit import fill_report, fit_css, lay_out_fitted
 from brochure_build.render.images import convert_images, load_output_profile, prepare_images
 from brochure_build.render.layoutcheck import copy_fit, heading_runts, plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
@@ -177,26 +177,28 @@ def message_context(edition: Edition, variant: str) -> str:
 
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
-                    figures: list, siblings: tuple[Edition, ...] = (), pages: bool = True) -> tuple[dict, object | None]:
-    """The fitter's settings for the edition's sections (fit.py), and the screen pages laid out
-    with them (without `pages`: the settings alone); `siblings`' runs are laid out alike where a
-    kind shares its step by script."""
-    images = prepare_images(root, edition.settings, "screen", figures)
+                    figures: list, siblings: tuple[Edition, ...] = (), pages: bool = True,
+                    variant: str = "screen", search_last: bool = False) -> tuple[dict, object | None]:
+    """The fitter's settings for the edition's sections (fit.py), and the `variant`'s pages laid
+    out with them (without `pages`: the settings alone); `siblings`' runs are laid out alike where
+    a kind shares its step by script. `search_last`: see fit.lay_out_fitted."""
 
-    def screen(edition: Edition, lookup: TextLookup):
+    def laid_out(edition: Edition, lookup: TextLookup):
         code = edition.language.code
         out_dir = root / BUILD_DIR / code
-        html_path = out_dir / output_name(edition.settings, code, "screen", "html")
-        context = message_context(edition, "screen")
+        html_path = out_dir / output_name(edition.settings, code, variant, "html")
+        context = message_context(edition, variant)
         sheets = unlinked_stylesheets(root, edition.settings)
-        return (lambda sections, css: render_html(environment, edition, "screen", root, out_dir, images, sections, css, sheets),
+        images = prepare_images(root, edition.settings, variant, figures)
+        return (lambda sections, css: render_html(environment, edition, variant, root, out_dir, images, sections, css, sheets),
                 lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets), context)
 
     def sibling(other: Edition):
-        html_of, layout, context = screen(other, TextLookup(other.text_file, content.text_file(other.language.code)))
+        html_of, layout, context = laid_out(other, TextLookup(other.text_file, content.text_file(other.language.code)))
         return other, lambda run, css: layout(html_of(run, css)), context
 
-    return lay_out_screen(root, edition, *screen(edition, lookup), [sibling(other) for other in siblings], pages)
+    return lay_out_fitted(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], pages,
+                          search_last)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
@@ -248,14 +250,16 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             html_path = out_dir / output_name(settings, code, variant, "html")
             images = prepare_images(root, settings, variant, figures)
             if choices is None:
+                # The press job of a split build lays out the print pages run by run too, the runs its
+                # screen job is searching last (fit.lay_out_fitted).
                 choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings,
-                                                    pages=variant == "screen")
-            html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
-            if variant != "screen":
+                                                    variant=variant, search_last=variant != "screen")
+            elif variant != "screen":
                 sheets = unlinked_stylesheets(root, settings)
                 laid_out = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices),
                                        unlinked=sheets)
                 document = renderer.get().render_remembering(laid_out, html_path, context, lookup, sheets)
+            html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
             # Kept whether or not it fits, so preflight can say by how much a language overflows.
             layout = copy_fit(edition, document)
             layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))

@@ -16,8 +16,9 @@ whole edition), so a setting is tried on one or two pages, not on the edition. T
 Optional fields the kind names (a pull quote) are shown only when the page cannot be filled
 without them. A kind that asks to share one step (`fit: share:`) has its runs set at the smallest
 step any of them takes alone, and fitted again at it (share.py); that choice is cached apart.
-The chosen layouts of the screen variant are the pages written: sections are joined into one
-document, not laid out again.
+The chosen layouts are the pages written: those of the screen variant, and those of the print
+variant where a process of its own builds the press files (build.build_jobs); sections are joined
+into one document, not laid out again.
 """
 
 from __future__ import annotations
@@ -504,16 +505,22 @@ def layout_digest(root: Path, edition: Edition) -> str:
 Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how to lay out its runs, its messages' context
 
 
-def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
+def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
                    layout: Callable[[str], object], context: str,
-                   siblings: Sequence[Sibling] = (), pages: bool = True) -> tuple[dict[str, Choice], object | None]:
-    """Choose the setting of every run the fitter sets, and lay out the screen pages with them.
+                   siblings: Sequence[Sibling] = (), pages: bool = True,
+                   search_last: bool = False) -> tuple[dict[str, Choice], object | None]:
+    """Choose the setting of every run the fitter sets, and lay out the edition's pages with them
+    (`html_of` gives the HTML of the variant to lay out).
 
     Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
     and the other sections (laid out in runs between them), joined page after page. Nothing is
     laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
     shared by script decide its step here too (share.py). Without `pages`, the choices alone
-    (None for the document): what the cache remembers is not laid out, only what must be searched."""
+    (None for the document): what the cache remembers is not laid out, only what must be searched.
+    With `search_last`, the runs whose setting must be searched (a kind that shares no step) are
+    laid out after the others: the press job of a split build (build.build_jobs) then finds the
+    trials and the choice its screen job searched meanwhile in the cache, rather than searching
+    them beside it."""
     from brochure_build.render.share import choose_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
@@ -521,9 +528,17 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), digest, context)
     others = [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings]
     choices: dict[str, Choice] = {}
-    documents = []
+    documents: list = []
+    searched_last: list[tuple[int, Run]] = []  # (place in `documents`, run)
     pending: list[Section] = []
     fitted: set[str] = set()
+
+    def choose(run: Run) -> object | None:
+        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run), pages)
+        for member in run:
+            choices[member.spec.id] = choice
+        return trial.document if trial is not None else None
+
     for section in edition.sections:
         if section.spec.id in fitted:
             continue
@@ -534,15 +549,19 @@ def lay_out_screen(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if pending and pages:
             documents.append(layout(html_of(tuple(pending), "")))
         pending = []
-        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run), pages)
-        for member in run:
-            choices[member.spec.id] = choice
-            fitted.add(member.spec.id)
-        documents.append(trial.document if trial is not None else None)
+        fitted.update(member.spec.id for member in run)
+        if search_last and pages and not edition.settings.kinds[run[0].spec.kind].fit.share and fitter.recall(run) is None:
+            searched_last.append((len(documents), run))
+            documents.append(None)
+            continue
+        documents.append(choose(run))
+    if pages and pending:
+        documents.append(layout(html_of(tuple(pending), "")))
+    for place, run in searched_last:
+        documents[place] = choose(run)
+    choices = {section.spec.id: choices[section.spec.id] for section in edition.sections if section.spec.id in choices}
     if not pages:
         return choices, None
-    if pending:
-        documents.append(layout(html_of(tuple(pending), "")))
     if len(documents) == 1:
         return choices, documents[0]
     return choices, documents[0].copy([page for document in documents for page in document.pages])
