@@ -13,7 +13,7 @@ from PIL import Image
 
 from brochure_build.build import build
 from brochure_build.errors import BuildError
-from brochure_build.render.fit import GOAL, Choice, Fitter, Trial, fittable, layout_digest, rank
+from brochure_build.render.fit import GOAL, Choice, Fitter, Trial, fittable, lay_out_fitted, layout_digest, rank
 from brochure_build.render.images import prepare_images
 from brochure_build.render.pdf import Renderer
 from brochure_build.render.templating import make_environment, render_html
@@ -205,3 +205,96 @@ def test_a_paragraph_edited_rebuilds_only_the_product_that_prints_it(project):
     assert ("luxembourg-hrc-2022-2024-en-print.pdf", False) in rebuilt
     # The leaflet prints the priorities' headings and pledges, not their paragraphs.
     assert {skipped for name, skipped in rebuilt if "leaflet" in name} == {True}
+
+
+def test_the_two_jobs_of_a_split_build_search_from_opposite_ends(project):
+    """lay_out_fitted's `searches`: the runs whose setting is not known yet are laid out first (in
+    plan order) or last (in reverse), the others in plan order; the pages come out in plan order
+    whatever the order they were laid out in."""
+    settings, _ = load_content(project, ["en"])
+    environment = make_environment(project, settings.layouts)
+    out = project / "build" / "en"
+    renderer = Renderer(project)
+    order: list[str] = []
+
+    def lay_out(searches: str):
+        _, (edition,) = load_content(project, ["en"])
+        images = prepare_images(project, settings, "screen", [figure.spec for figure in edition.figures.values()])
+
+        def html_of(run, css):
+            order.append(run[0].spec.id)
+            return render_html(environment, edition, "screen", project, out, images, run, css)
+
+        order.clear()
+        _, document = lay_out_fitted(project, edition, html_of, lambda html: renderer.render(html, out / "fit.html", "en"),
+                                     "en screen", searches=searches)
+        return list(dict.fromkeys(order)), document
+
+    def add_word(word: str) -> None:
+        for section in ("priority-2", "priority-4"):
+            edit_section(project, "en", section, lambda words: words["body"].__setitem__(0, f"{word} {words['body'][0]}"))
+
+    try:
+        planned, _ = lay_out("plan")
+        # The priorities share one step (priority.kind.yaml, share: [edition]): a word added to two
+        # of them leaves all four to set anew.
+        priorities = [part for part in planned if part.startswith("priority-")]
+        others = [part for part in planned if part not in priorities]
+        assert len(priorities) == 4 and others[0] == "cover"
+        add_word("Indeed,")
+        first, _ = lay_out("first")
+        assert set(first[:4]) == set(priorities) and first[4:] == others
+        assert first[0] == "priority-2"  # priority 1's step waits for priority 2's own search
+        add_word("Also,")
+        last, document = lay_out("last")
+        assert last[:len(others)] == others and set(last[len(others):]) == set(priorities)
+        again, joined_in_plan_order = lay_out("plan")  # every setting known now: laid out in plan order
+        assert again == planned
+        assert len(document.pages) == len(joined_in_plan_order.pages) == settings.page_count
+        assert [page_text(page) for page in document.pages] == [page_text(page) for page in joined_in_plan_order.pages]
+        assert "Also, Indeed," in page_text(document.pages[6])  # priority 2's page
+    finally:
+        renderer.close()
+
+
+def page_text(page) -> str:
+    """The text of a laid-out page, box by box."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    return " ".join(box.text for box in page._page_box.descendants() if isinstance(box, TextBox))
+
+
+def test_the_step_a_run_takes_alone_is_known_from_one_trial_when_it_fits_the_largest(project):
+    """A kind that shares its step (share.py) needs of each run only the step it would take alone.
+    When the search's first trial (the largest step, frames at their smallest) fits and fills the
+    page, that is the step, and the trials that would grow the frames are not run; otherwise the
+    run's own search says. Either way the full search agrees, and the step is remembered."""
+    settings, (edition,) = load_content(project, ["en"])
+    environment = make_environment(project, settings.layouts)
+    out = project / "build" / "en"
+    renderer = Renderer(project)
+
+    def fitter_and_run():
+        _, (edition,) = load_content(project, ["en"])
+        images = prepare_images(project, settings, "screen", [figure.spec for figure in edition.figures.values()])
+        fitter = Fitter(project, edition, lambda run, css: renderer.render(
+            render_html(environment, edition, "screen", project, out, images, run, css), out / "fit.html", "en"),
+            layout_digest(project, edition), "en screen")
+        return fitter, next(run for run in fittable(edition) if run[0].spec.id == "priority-2")
+
+    try:
+        largest = settings.kinds["priority"].fit.steps - 1
+        fitter, run = fitter_and_run()
+        assert fitter.own_step(run) == largest and fitter.trials_run == 1
+        assert fitter.own_choice(run).step == largest and fitter.trials_run > 1  # the full search agrees
+        again, run = fitter_and_run()
+        assert again.own_step(run, search=False) == largest and again.trials_run == 0  # remembered
+
+        edit_section(project, "en", "priority-2", lambda words: words.update(body=words["body"] + words["body"][-1:]))
+        fitter, run = fitter_and_run()
+        step = fitter.own_step(run)
+        searched = fitter.trials_run
+        assert step < largest and searched > 1
+        assert fitter.own_choice(run).step == step and fitter.trials_run == searched  # that search was the run's own
+    finally:
+        renderer.close()

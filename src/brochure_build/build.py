@@ -178,10 +178,10 @@ def message_context(edition: Edition, variant: str) -> str:
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
                     figures: list, siblings: tuple[Edition, ...] = (), pages: bool = True,
-                    variant: str = "screen", search_last: bool = False) -> tuple[dict, object | None]:
+                    variant: str = "screen", searches: str = "plan") -> tuple[dict, object | None]:
     """The fitter's settings for the edition's sections (fit.py), and the `variant`'s pages laid
     out with them (without `pages`: the settings alone); `siblings`' runs are laid out alike where
-    a kind shares its step by script. `search_last`: see fit.lay_out_fitted."""
+    a kind shares its step by script. `searches`: see fit.lay_out_fitted."""
 
     def laid_out(edition: Edition, lookup: TextLookup):
         code = edition.language.code
@@ -198,7 +198,7 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
         return other, lambda run, css: layout(html_of(run, css)), context
 
     return lay_out_fitted(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], pages,
-                          search_last)
+                          searches)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
@@ -250,10 +250,12 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             html_path = out_dir / output_name(settings, code, variant, "html")
             images = prepare_images(root, settings, variant, figures)
             if choices is None:
-                # The press job of a split build lays out the print pages run by run too, the runs its
-                # screen job is searching last (fit.lay_out_fitted).
+                # The screen variant, or the press job of a split build: each lays out its pages run
+                # by run, the two searching from opposite ends (fit.lay_out_fitted).
+                split = set(variants) != set(OUTPUT_VARIANTS)
+                searches = ("last" if variant == "screen" else "first") if split else "plan"
                 choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings,
-                                                    variant=variant, search_last=variant != "screen")
+                                                    variant=variant, searches=searches)
             elif variant != "screen":
                 sheets = unlinked_stylesheets(root, settings)
                 laid_out = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices),

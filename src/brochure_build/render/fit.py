@@ -284,12 +284,15 @@ class Fitter:
         write_text_atomic(path, json.dumps(result.to_json()))
         return result
 
-    def choice_path(self, section: Run, step: int | None) -> Path:
+    def choice_path(self, section: Run, step: int | None, what: str = "choice") -> Path:
         """Where the choice for the run's words is kept: the run's own, or (`step`) the one at a step
-        shared with other runs (share:), under another key."""
+        shared with other runs (share:), under another key; `what`: another record of the run's
+        (own_step)."""
         key = self.run_key(section)
         if step is not None:
             key = hashlib.sha256(f"{key}\0shared step {step}".encode()).hexdigest()
+        if what != "choice":
+            key = hashlib.sha256(f"{key}\0{what}".encode()).hexdigest()
         return self.root / CACHE_DIR / f"choice-{key[:32]}.json"
 
     def recall(self, section: Run, step: int | None = None) -> Choice | None:
@@ -335,6 +338,37 @@ class Fitter:
                 return None
             self.own[ident] = known
         return self.own[ident]
+
+    def own_step(self, section: Run, search: bool = True) -> int | None:
+        """The step the run would take on its own: all a kind that shares its step needs to know
+        of a run that then takes a smaller one (share.py). Recalled, or found by its search's
+        first trial, the largest step with the frames at their smallest: when the text fits that
+        and fills its pages to the goal, no setting can rank higher (rank), and the trials that
+        would grow the frames are left to the run's own search, if it takes its own step after
+        all. Remembered apart from the choice; None when not searched and not known."""
+        own = self.own.get(section[0].spec.id) or self.recall(section)
+        if own is not None:
+            self.own[section[0].spec.id] = own
+            return own.step
+        path = self.choice_path(section, None, "own step")
+        try:
+            return int(json.loads(path.read_text())["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if not search:
+            return None
+        fit = self.edition.settings.kinds[section[0].spec.kind].fit
+        first, last = run_pages(section)
+        largest = fit.steps - 1
+        offered = offered_fields(section, fit)
+        smallest = {frame.figure: frame.low for frame in flexible_frames(self.root, section, fit)}
+        setting = Choice(tuple(s.spec.id for s in section), largest, fit.steps, fit.values(self.edition.language.code, largest),
+                         smallest, (), offered)  # the search's first trial (search: make(highest, smallest))
+        trial = self.trial(section, setting, keep=False)
+        if not (trial.fits(last - first + 1) and trial.lowest_text_fill() >= GOAL):
+            return self.own_choice(section).step
+        write_text_atomic(path, json.dumps({"step": largest}))
+        return largest
 
     def choice(self, section: Run, step: int | None) -> tuple[Choice, Trial | None]:
         fit = self.edition.settings.kinds[section[0].spec.kind].fit
@@ -508,7 +542,7 @@ Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how t
 def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
                    layout: Callable[[str], object], context: str,
                    siblings: Sequence[Sibling] = (), pages: bool = True,
-                   search_last: bool = False) -> tuple[dict[str, Choice], object | None]:
+                   searches: str = "plan") -> tuple[dict[str, Choice], object | None]:
     """Choose the setting of every run the fitter sets, and lay out the edition's pages with them
     (`html_of` gives the HTML of the variant to lay out).
 
@@ -517,28 +551,22 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
     shared by script decide its step here too (share.py). Without `pages`, the choices alone
     (None for the document): what the cache remembers is not laid out, only what must be searched.
-    With `search_last`, the runs whose setting must be searched (a kind that shares no step) are
-    laid out after the others: the press job of a split build (build.build_jobs) then finds the
-    trials and the choice its screen job searched meanwhile in the cache, rather than searching
-    them beside it."""
+
+    `searches`: when the runs whose setting must be searched are laid out (those of a kind that
+    shares its step: each run whose group has a member to search): in plan order, `first` (in plan
+    order) or `last` (in reverse). The two jobs of a
+    split build (build.build_jobs) take opposite ends: each finds in the fit cache the trials and
+    choices the other searched meanwhile, rather than searching them beside it; and the press job,
+    whose files take less to write, does the searching of a single edited section."""
     from brochure_build.render.share import choose_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
     digest = layout_digest(root, edition)
     fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), digest, context)
     others = [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings]
-    choices: dict[str, Choice] = {}
-    documents: list = []
-    searched_last: list[tuple[int, Run]] = []  # (place in `documents`, run)
+    parts: list[tuple[Section, ...]] = []  # in plan order: a fitted run, or the sections between two
     pending: list[Section] = []
     fitted: set[str] = set()
-
-    def choose(run: Run) -> object | None:
-        choice, trial = choose_shared(fitter, run, shared_step(fitter, others, run), pages)
-        for member in run:
-            choices[member.spec.id] = choice
-        return trial.document if trial is not None else None
-
     for section in edition.sections:
         if section.spec.id in fitted:
             continue
@@ -546,25 +574,50 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if run is None:
             pending.append(section)
             continue
-        if pending and pages:
-            documents.append(layout(html_of(tuple(pending), "")))
+        if pending:
+            parts.append(tuple(pending))
         pending = []
         fitted.update(member.spec.id for member in run)
-        if search_last and pages and not edition.settings.kinds[run[0].spec.kind].fit.share and fitter.recall(run) is None:
-            searched_last.append((len(documents), run))
-            documents.append(None)
+        parts.append(run)
+    if pending:
+        parts.append(tuple(pending))
+
+    def searched(index: int) -> bool:
+        """Whether the part is a run whose setting the cache does not hold (share.choose_shared's
+        choice, asked of the cache alone)."""
+        run = parts[index]
+        if run[0].spec.id not in runs:
+            return False
+        if not edition.settings.kinds[run[0].spec.kind].fit.share:
+            return fitter.recall(run) is None
+        shared = shared_step(fitter, others, run, search=False)
+        own = fitter.own_step(run, search=False)
+        return shared is None or own is None or fitter.recall(run, None if own == shared.step else shared.step) is None
+
+    order = list(range(len(parts)))
+    if searches != "plan" and pages:
+        to_search = [index for index in order if searched(index)]
+        rest = [index for index in order if index not in to_search]
+        order = to_search + rest if searches == "first" else rest + to_search[::-1]
+    choices: dict[str, Choice] = {}
+    documents: dict[int, object] = {}
+    for index in order:
+        part = parts[index]
+        if part[0].spec.id not in runs:
+            if pages:
+                documents[index] = layout(html_of(part, ""))
             continue
-        documents.append(choose(run))
-    if pages and pending:
-        documents.append(layout(html_of(tuple(pending), "")))
-    for place, run in searched_last:
-        documents[place] = choose(run)
+        choice, trial = choose_shared(fitter, part, shared_step(fitter, others, part), pages)
+        for member in part:
+            choices[member.spec.id] = choice
+        documents[index] = trial.document if trial is not None else None
     choices = {section.spec.id: choices[section.spec.id] for section in edition.sections if section.spec.id in choices}
     if not pages:
         return choices, None
-    if len(documents) == 1:
-        return choices, documents[0]
-    return choices, documents[0].copy([page for document in documents for page in document.pages])
+    joined = [documents[index] for index in range(len(parts))]
+    if len(joined) == 1:
+        return choices, joined[0]
+    return choices, joined[0].copy([page for document in joined for page in document.pages])
 
 
 def fill_report(edition: Edition, document, sections: list[dict], choices: dict[str, Choice]) -> list[dict]:

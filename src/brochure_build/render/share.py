@@ -135,22 +135,22 @@ def shared_step(fitter, siblings: Sequence, run, search: bool = True) -> Shared 
     members = [(member, other) for member in ((fitter, *siblings) if "script" in fit.share else (fitter,))
                for other in fittable(member.edition)
                if other[0].spec.kind == kind and ("edition" in fit.share or other[0].spec.id == run[0].spec.id)]
-    own = [member.own_choice(other, search) for member, other in members]
+    own = [member.own_step(other, search) for member, other in members]
     if None in own:
         return None
     languages = sorted({member.edition.language.code for member, _ in members}, key=order.index)
     sections = list(dict.fromkeys(other[0].spec.id for _, other in members))
-    return Shared(min(choice.step for choice in own), tuple(languages), tuple(sections))
+    return Shared(min(own), tuple(languages), tuple(sections))
 
 
 def recall_shared(fitter, run, shared: Shared):
     """The run's choice at the shared step, if the cache remembers it (no layout, no search)."""
-    own = fitter.own_choice(run, search=False)
+    own = fitter.own_step(run, search=False)
     if own is None:
         return None
-    choice = fitter.recall(run, None if own.step == shared.step else shared.step)
+    choice = fitter.recall(run, None if own == shared.step else shared.step)
     return None if choice is None else \
-        replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own.step)
+        replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own)
 
 
 def choose_shared(fitter, run, shared: Shared | None, lay_out: bool = True):
@@ -159,6 +159,6 @@ def choose_shared(fitter, run, shared: Shared | None, lay_out: bool = True):
     choose = fitter.choose if lay_out else fitter.choice
     if shared is None:
         return choose(run) if lay_out else choose(run, None)
-    own = fitter.own_choice(run)
-    choice, trial = choose(run, None if own.step == shared.step else shared.step)
-    return replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own.step), trial
+    own = fitter.own_step(run)
+    choice, trial = choose(run, None if own == shared.step else shared.step)
+    return replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own), trial
