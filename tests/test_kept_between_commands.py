@@ -124,3 +124,26 @@ def test_a_preflight_with_nothing_new_to_check_reads_no_pdf(built_project):
     assert runs[0].stderr.splitlines()[-1].startswith("0 "), runs[0].stderr
     assert runs[1].stderr.splitlines()[-1] == "0 []", runs[1].stderr
     assert runs[1].stdout == runs[0].stdout  # the same table, from what the first run kept
+
+
+def test_a_split_build_checks_its_files_for_the_preflight_that_follows(project):
+    """An edition built as two jobs (build.build_jobs: a core to spare for each) checks each
+    group of its files as it writes them (filechecks.keep_checks): the preflight that follows
+    reads no PDF, and says what a preflight that checks the files itself says."""
+    import shutil
+
+    from brochure_build.build import build
+
+    build(project, ["en"], jobs=4)  # the brochure's and the leaflet's en editions, each as two jobs
+    probe = ("import sys; from brochure_build.cli import main; "
+             "status = main(['preflight', '--lang', 'en', '--root', sys.argv[1]]); "
+             "print(status, [name for name in ('pypdf', 'pikepdf', 'fontTools.ttLib') if name in sys.modules], file=sys.stderr)")
+    kept = subprocess.run([sys.executable, "-c", probe, str(project)], capture_output=True, text=True)
+    assert kept.stderr.splitlines()[-1] == "0 []", kept.stderr
+    reports = [(project / "build" / name).read_text() for name in ("preflight.json", "preflight-luxembourg-hrc-2022-2024-leaflet.json")]
+    shutil.rmtree(project / "build/.cache/preflight")
+    checked = subprocess.run([sys.executable, "-c", probe, str(project)], capture_output=True, text=True)
+    assert checked.stderr.splitlines()[-1] == "0 ['pypdf', 'pikepdf', 'fontTools.ttLib']", checked.stderr
+    assert kept.stdout == checked.stdout and "Preflight passed" in kept.stdout
+    assert reports == [(project / "build" / name).read_text()
+                       for name in ("preflight.json", "preflight-luxembourg-hrc-2022-2024-leaflet.json")]

@@ -283,4 +283,16 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])
+    if set(variants) != set(OUTPUT_VARIANTS):
+        # Half of a split build (build_jobs), which has a core to spare: preflight's checks of the
+        # files just written, kept for the preflight that follows (review/filechecks.keep_checks).
+        from brochure_build.review.filechecks import keep_checks
+        from brochure_build.review.preflight import GROUPS
+
+        for group, group_variants in GROUPS.items():
+            if any(not file.skipped for file in built if file.variant in group_variants):
+                try:
+                    keep_checks(root, edition, inputs, group)
+                except Exception:  # noqa: BLE001 - only a head start: preflight checks the files itself and says what failed
+                    pass
     return built

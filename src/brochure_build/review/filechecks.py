@@ -16,11 +16,12 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
+from brochure_build.paths import BUILD_DIR, output_name
 from brochure_build.render.fonts import MANIFEST
 from brochure_build.review import uarules
 from brochure_build.review.pdfcheck import SUBSET_PREFIX, font_family
 from brochure_build.review.pdfinspect import objects_naming, read_pages
-from brochure_build.review.preflight import CACHE_DIR, CHECKS, Result
+from brochure_build.review.preflight import CACHE_DIR, CHECKS, GROUPS, Result, group_key, load_group, merge_groups, store_group
 from brochure_build.review.prepress import press_problems
 from brochure_build.source.model import Edition, Settings
 from brochure_build.source.yamlsource import load_yaml
@@ -32,9 +33,6 @@ PT_PER_MM = 72 / 25.4
 BOX_TOLERANCE_PT = 0.05
 
 
-# The files' checks in two groups, each reading only its own files: one edition's checks run on
-# two cores, and an edition's groups beside another's (check_groups).
-GROUPS = {"press": ("print", "imposed"), "screen": ("screen",)}
 
 
 def check_files(root: Path, settings: Settings, code: str, edition: Edition | None, files: dict[str, Path],
@@ -58,45 +56,41 @@ def check_files(root: Path, settings: Settings, code: str, edition: Edition | No
 
 
 def check_groups(root: Path, settings: Settings, editions: list[tuple[str, Edition | None, dict[str, Path]]],
-                 jobs: int | None = None) -> list[tuple[dict[str, Result], dict[str, int]]]:
+                 jobs: int | None = None, kept: list[dict[str, tuple]] | None = None,
+                 ) -> list[tuple[dict[str, Result], dict[str, int]]]:
     """check_files for every group of every edition given (its language, itself, its files), on
     as many processes as there are cores; per edition, its results (the press files' messages
-    first) and page counts."""
-    tasks = [(code, edition, files, group) for code, edition, files in editions for group in GROUPS]
+    first) and page counts. `kept`: per edition, the groups whose results are known already
+    (preflight.load_group), which are not checked again."""
+    kept = kept or [{} for _ in editions]
+    tasks = [(index, code, edition, files, group) for index, (code, edition, files) in enumerate(editions)
+             for group in GROUPS if group not in kept[index]]
     processes = min(jobs or os.cpu_count() or 1, len(tasks))
     if processes <= 1:
-        done = [check_files(root, settings, *task) for task in tasks]
+        done = [check_files(root, settings, *task[1:]) for task in tasks]
     else:
         context = multiprocessing.get_context("fork")  # the children have every module already
         with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = [pool.submit(check_files, root, settings, *task) for task in tasks]
+            futures = [pool.submit(check_files, root, settings, *task[1:]) for task in tasks]
             done = [future.result() for future in futures]
-    merged = []
-    for index in range(0, len(done), len(GROUPS)):
-        results: dict[str, Result] = {}
-        counts: dict[str, int] = {}
-        for part, part_counts in done[index:index + len(GROUPS)]:
-            for check, result in part.items():
-                results[check] = results[check].merged(result) if check in results else result
-            counts |= part_counts
-        merged.append((results, counts))
-    return merged
+    parts = [dict(groups) for groups in kept]
+    for (index, *_, group), result in zip(tasks, done, strict=True):
+        parts[index][group] = result
+    return [merge_groups([groups[group] for group in GROUPS]) for groups in parts]
 
 
-def check_pages(settings: Settings, counts: dict[str, int], result: Result) -> None:
-    """The page counts (`counts`: by variant) against the plan, and the imposed sheets against the pages."""
-    planned = settings.page_count
-    if planned % 4 and not settings.flows:
-        result.fail(f"the plan has {planned} pages: saddle stitching needs a multiple of 4")
-    for variant in ("print", "screen"):
-        count = counts[variant]
-        if settings.flows and count % 4:
-            result.fail(f"{variant}: {count} pages: saddle stitching needs a multiple of 4")
-        elif count != planned and not settings.flows:
-            result.fail(f"{variant}: {count} pages, the plan has {planned}")
-    sheets = counts["imposed"]
-    if sheets * 2 != counts["print"]:
-        result.fail(f"imposed: {sheets} sheet sides for {counts['print']} pages (expected {counts['print'] // 2})")
+def keep_checks(root: Path, edition: Edition, inputs: str, group: str) -> None:
+    """Check one group of the edition's built files now and keep the results where preflight
+    finds them (preflight.load_group): the build does this where it has a core to spare
+    (build.build_edition), so that the preflight that follows has nothing left to read."""
+    code = edition.language.code
+    files = {variant: root / BUILD_DIR / code / output_name(edition.settings, code, variant, "pdf")
+             for variant in ("print", "screen", "imposed")}
+    if not all(files[variant].is_file() for variant in GROUPS[group]):
+        return
+    key = group_key(inputs, group, files)
+    if load_group(root, key) is None:
+        store_group(root, key, *check_files(root, edition.settings, code, edition, files, group))
 
 
 def project_font_names(root: Path) -> set[str]:

@@ -24,6 +24,10 @@ from brochure_build.source.translations import language_status, load_source
 from brochure_build.stamps import common_inputs, edition_fingerprint, variant_fingerprint
 
 CHECKS = ("content", "copy-fit", "fill", "pages", "fonts", "images", "boxes", "colour", "accessibility")
+# The checks of the files themselves (review/filechecks.py) in two groups, each reading only its
+# own files: one edition's run on two cores, an edition's groups beside another's, and the build
+# keeps each group's results as soon as its files are written, where it has a core to spare.
+GROUPS = {"press": ("print", "imposed"), "screen": ("screen",)}
 
 
 FILL_WARNING = 0.80  # a text page less full than this is named
@@ -99,12 +103,19 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
             continue
         check_copy_fit(root, edition, inputs, files, results["copy-fit"])
         check_fill(files["screen"], results["fill"])
-        unchecked.append((code, edition, files, results, key))
+        unchecked.append((code, edition, files, results, key, inputs))
     if unchecked:
-        from brochure_build.review.filechecks import check_groups, check_pages  # pypdf, pikepdf, fontTools: only when needed
+        kept = [{group: found for group in GROUPS
+                 if inputs is not None and (found := load_group(root, group_key(inputs, group, files))) is not None}
+                for _, _, files, _, _, inputs in unchecked]
+        if all(len(groups) == len(GROUPS) for groups in kept):  # the build checked them all as it wrote them
+            checked = [merge_groups([groups[group] for group in GROUPS]) for groups in kept]
+        else:
+            from brochure_build.review.filechecks import check_groups  # pypdf, pikepdf, fontTools: only when needed
 
-        checked = check_groups(root, settings, [(code, edition, files) for code, edition, files, _, _ in unchecked])
-        for (code, _, _, results, key), (found, counts) in zip(unchecked, checked, strict=True):
+            checked = check_groups(root, settings, [(code, edition, files) for code, edition, files, *_ in unchecked],
+                                   kept=kept)
+        for (code, _, _, results, key, _), (found, counts) in zip(unchecked, checked, strict=True):
             for check, result in found.items():
                 results[check] = results[check].merged(result)
             check_pages(settings, counts, results["pages"])
@@ -119,6 +130,46 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
 
 
 CACHE_DIR = Path(BUILD_DIR) / ".cache" / "preflight"
+GROUP_CACHE_DIR = CACHE_DIR / "groups"
+
+
+def group_key(inputs: str, group: str, files: dict[str, Path]) -> str:
+    """What a group's file checks depend on: the edition's inputs (its fingerprint, the pipeline's
+    code included) and the group's files."""
+    digest = hashlib.sha256(f"{inputs}\0{group}".encode())
+    for variant in GROUPS[group]:
+        digest.update(files[variant].name.encode())
+        digest.update(file_digest(files[variant]) if files[variant].is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def load_group(root: Path, key: str) -> tuple[dict[str, Result], dict[str, int]] | None:
+    """A group's results and page counts, as filechecks.keep_checks kept them, if it did."""
+    try:
+        data = json.loads((root / GROUP_CACHE_DIR / f"{key[:32]}.json").read_text(encoding="utf-8"))
+        return {check: Result(**result) for check, result in data["results"].items()}, \
+            {variant: int(count) for variant, count in data["counts"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def store_group(root: Path, key: str, results: dict[str, Result], counts: dict[str, int]) -> None:
+    data = {"counts": counts, "results": {check: vars(result) for check, result in results.items()}}
+    write_text_atomic(root / GROUP_CACHE_DIR / f"{key[:32]}.json", json.dumps(data, ensure_ascii=False))
+
+
+def merge_groups(parts: list[tuple[dict[str, Result], dict[str, int]]]) -> tuple[dict[str, Result], dict[str, int]]:
+    """One edition's group results as one: per check, the worse status and the messages in group
+    order (the press files' first); the page counts of every file."""
+    results: dict[str, Result] = {}
+    counts: dict[str, int] = {}
+    for part, part_counts in parts:
+        for check, result in part.items():
+            results[check] = results[check].merged(result) if check in results else result
+        counts |= part_counts
+    return results, counts
+
+
 
 
 def cache_key(root: Path, settings: Settings, inputs: str, files: dict[str, Path]) -> str:
@@ -218,3 +269,19 @@ def check_fill(screen: Path, result: Result) -> None:
                         "ranges of its kind's fit:, offer an optional element, or revise the page plan")
     if text_pages:
         result.summary = f"{min(page['fill'] for page in text_pages):.0%}"
+
+
+def check_pages(settings: Settings, counts: dict[str, int], result: Result) -> None:
+    """The page counts (`counts`: by variant) against the plan, and the imposed sheets against the pages."""
+    planned = settings.page_count
+    if planned % 4 and not settings.flows:
+        result.fail(f"the plan has {planned} pages: saddle stitching needs a multiple of 4")
+    for variant in ("print", "screen"):
+        count = counts[variant]
+        if settings.flows and count % 4:
+            result.fail(f"{variant}: {count} pages: saddle stitching needs a multiple of 4")
+        elif count != planned and not settings.flows:
+            result.fail(f"{variant}: {count} pages, the plan has {planned}")
+    sheets = counts["imposed"]
+    if sheets * 2 != counts["print"]:
+        result.fail(f"imposed: {sheets} sheet sides for {counts['print']} pages (expected {counts['print'] // 2})")
