@@ -38,13 +38,12 @@ SOURCES := $(shell find brochure layouts fonts assets src -type f ! -name '*.pyc
 DONE := build/.cache/make-build.done
 
 ## build: check the content, build every edition (print, screen, imposed) into build/<lang>/, preflight them
+##        (brochure make: the three in one process)
 build: $(DONE)
 	@while read -r output; do test -f "$$output" || { rm -f $(DONE); exec $(MAKE) --no-print-directory build; }; done < $(DONE)
 
 $(DONE): $(SYSTEM) $(INSTALLED) $(BYTECODE) $(SOURCES)
-	@$(BIN)/brochure check
-	@$(BIN)/brochure build
-	@$(BIN)/brochure preflight
+	@$(BIN)/brochure make
 	@find build -name '*.pdf' -not -path 'build/.cache/*' -not -path 'build/.preview/*' > $@  # the preview's PDFs come and go
 
 ## preflight: check the built editions again (table, build/preflight.json, build/preflight.html)

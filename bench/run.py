@@ -124,17 +124,15 @@ def edit_chinese(text_file: Path, run: int) -> None:
     save(text_file, "".join(lines))
 
 
-MAKE_STEPS = ("check", "build", "preflight")  # what `make` runs, in its order
+MAKE_COMMAND = "make"  # what `make` runs: brochure make (check, build, preflight in one process)
 
 
-def edit_times(root: Path, runs: int) -> tuple[float, float, float, dict[str, float]]:
+def edit_times(root: Path, runs: int) -> tuple[float, float, float]:
     """An edition's clean build (`brochure build --lang en`, every product, no caches), and one
-    paragraph of its text edited then what `make` runs (check, build, preflight), on a copy of
-    the project. Medians of `runs`; the peak memory of the edit runs (MB); and the median of
-    each of make's steps."""
+    paragraph of its text edited then what `make` runs (`brochure make`: check, build,
+    preflight), on a copy of the project. Medians of `runs`; the peak memory of the edit runs (MB)."""
     brochure = str(BIN / "brochure")
     clean_times, edit_times_, peak = [], [], 0.0
-    steps: dict[str, list[float]] = {step: [] for step in MAKE_STEPS}
     with tempfile.TemporaryDirectory() as folder:
         copy = project_copy(root, Path(folder))
         text_file = copy / "brochure" / "text" / f"{EDIT_LANGUAGE}.yaml"
@@ -145,13 +143,10 @@ def edit_times(root: Path, runs: int) -> tuple[float, float, float, dict[str, fl
             subprocess.run([brochure, "build", "--root", str(copy)], check=True, stdout=subprocess.DEVNULL)
             subprocess.run([brochure, "preflight", "--root", str(copy)], stdout=subprocess.DEVNULL)
             edit_paragraph(text_file, run)
-            seconds_each, rss = isolated_steps([[brochure, step, "--root", str(copy)] for step in MAKE_STEPS], copy)
-            edit_times_.append(sum(seconds_each))
-            for step, seconds in zip(MAKE_STEPS, seconds_each, strict=True):
-                steps[step].append(seconds)
+            (seconds,), rss = isolated_steps([[brochure, MAKE_COMMAND, "--root", str(copy)]], copy)
+            edit_times_.append(seconds)
             peak = max(peak, rss)
-    return (statistics.median(clean_times), statistics.median(edit_times_), peak,
-            {step: statistics.median(times) for step, times in steps.items()})
+    return statistics.median(clean_times), statistics.median(edit_times_), peak
 
 
 def serve_times(root: Path, languages: list[str], runs: int) -> tuple[dict[tuple[str, str], float], float]:
@@ -224,7 +219,7 @@ def main() -> int:
     subprocess.run(["make", "--no-print-directory", "-s"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     noop_build = measure("no-op build (`brochure build`, nothing changed)", brochure, root, args.runs)
     noop_make = measure("no-op `make`", ["make", "--no-print-directory"], root, args.runs)
-    edition_clean, edited, edit_peak_mb, edit_steps = edit_times(root, args.runs)
+    edition_clean, edited, edit_peak_mb = edit_times(root, args.runs)
     serve, serve_peak_mb = serve_times(root, ["zh", "en", "fr", "es", "ru", "ar"], max(args.runs, 5))
 
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
@@ -235,10 +230,8 @@ def main() -> int:
         print(f"| {result['label']} | {result['median']:.2f} | {result['min']:.2f} | {result['peak_mb']:.0f} |")
     print(f"| plain `weasyprint` once per intermediate HTML, one after another | {plain:.2f} | {min(plain_runs):.2f} | |")
     print(f"| clean build of one edition (`brochure build --lang {EDIT_LANGUAGE}`, both products) | {edition_clean:.2f} | | |")
-    print(f"| one paragraph of {EDIT_LANGUAGE} edited, then what `make` runs (check, build, preflight) | {edited:.2f} | | "
-          f"{edit_peak_mb:.0f} |")
-    for step, seconds in edit_steps.items():
-        print(f"| … of which `brochure {step}` | {seconds:.2f} | | |")
+    print(f"| one paragraph of {EDIT_LANGUAGE} edited, then what `make` runs (`brochure make`: check, build, preflight) | "
+          f"{edited:.2f} | | {edit_peak_mb:.0f} |")
     for (code, edit), seconds in serve.items():
         what = "save the text file (one word)" if edit == "text" else f"save a CSS file ({edit})"
         print(f"| `brochure serve`, {code}: {what} → new pages served | {seconds:.2f} | | {serve_peak_mb:.0f} |")

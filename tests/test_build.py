@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from brochure_build.build import build
 from brochure_build.errors import BuildError
+from brochure_build.review.preflight import CHECKS
 from conftest import pdf_path
 
 
@@ -190,3 +191,25 @@ def test_an_edit_to_one_edition_builds_its_press_files_beside_its_screen_file(pr
     split = [path.read_bytes() for path in files]
     build(project, ["en"], force=True, jobs=1)
     assert [path.read_bytes() for path in files] == split
+
+
+def test_brochure_make_checks_builds_and_preflights_in_one_process_until_one_fails(project, capsys):
+    """`brochure make` (what `make` runs): check, build and preflight, each saying what it says
+    as a command of its own; the first that fails stops it, with its exit status."""
+    from brochure_build.cli import main
+
+    assert main(["make", "--root", str(project), "--lang", "en"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["Translation status (source: zh)", "  en  complete"]
+    assert [line.split()[:2] for line in lines[2:8]] == [["en", "screen"], ["en", "print"], ["en", "imposed"]] * 2
+    assert lines[8].split() == ["lang", *CHECKS] and lines[9].startswith("en    pass")
+    assert lines.count("Preflight passed: 1 language × 9 checks.") == 2  # the brochure and the leaflet
+
+    built = {path: path.stat().st_mtime_ns for path in (project / "build/en").glob("*.pdf")}
+    text = project / "brochure/text/en.yaml"
+    text.write_text(text.read_text(encoding="utf-8").replace("  priority-4:\n", "  priority-4\n", 1), encoding="utf-8")
+    assert main(["make", "--root", str(project), "--lang", "en"]) == 1
+    captured = capsys.readouterr()
+    assert "brochure/text/en.yaml" in captured.err and "Aborted" in captured.err
+    assert " screen " not in captured.out and "Preflight" not in captured.out  # neither built nor preflighted
+    assert {path: path.stat().st_mtime_ns for path in (project / "build/en").glob("*.pdf")} == built

@@ -37,6 +37,12 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")
     build.add_argument("--jobs", type=int, metavar="N",
                        help="render at most N editions at once (default: one per core)")
+    make = commands.add_parser(
+        "make", help="check, build and preflight in one process: what `make` runs",
+        description="brochure check, brochure build and brochure preflight one after another, stopping at the first "
+                    "that fails, in one process: what `make` runs after an edit. The same output, without starting "
+                    "Python and reading the content three times.")
+    make.add_argument("--jobs", type=int, metavar="N", help="render at most N editions at once (default: one per core)")
     check = commands.add_parser(
         "check", help="validate all content and report missing, extra and stale translations",
         description="Validate brochure/ without rendering. Per language: missing and extra blocks (errors, exit 1) "
@@ -80,10 +86,10 @@ def make_parser() -> argparse.ArgumentParser:
                     "kinds (title, text of blocks, numbered articles, back), their declarations, CSS, and the fonts "
                     "and output profile copied from the project given with --root. See README, Starting a new brochure.")
     new.add_argument("directory", type=Path, metavar="DIR", help="the new project's folder (must not exist, or be empty)")
-    for command in (build, check, preflight, proofs, xliff_export):
+    for command in (build, make, check, preflight, proofs, xliff_export):
         command.add_argument("--lang", action="append", metavar="L",
                              help="only this language (repeatable; default: every language)")
-    for command in (build, check, preflight, proofs, serve, xliff_export, xliff_import, new):
+    for command in (build, make, check, preflight, proofs, serve, xliff_export, xliff_import, new):
         command.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                              help="project folder holding brochure/, layouts/, fonts/, assets/ (default: .)")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -98,6 +104,17 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"{built.language:3} {built.variant:7} {built.path.relative_to(args.root.resolve())}  {status}", flush=True)
 
     build(args.root, args.lang, force=args.force, report=report, jobs=args.jobs)
+    return 0
+
+
+def run_make(args: argparse.Namespace) -> int:
+    """check, build, preflight: each as its own command would run, until one fails."""
+    steps = (run_check, run_build, run_preflight)
+    options = {"accept": False, "key": None, "force": False}
+    for step in steps:
+        status = step(argparse.Namespace(**{**options, **vars(args)}))
+        if status:
+            return status
     return 0
 
 
@@ -196,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         digests.remember_in(args.root.resolve() / DIGEST_STORE)
         yamlsource.remember_in(args.root.resolve() / YAML_STORE)
     try:
-        return {"build": run_build, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
+        return {"build": run_build, "make": run_make, "check": run_check, "preflight": run_preflight, "proofs": run_proofs,
                 "serve": run_serve, "xliff": run_xliff, "new": run_new}[args.command](args)
     except ContentError as error:
         for problem in error.problems:
