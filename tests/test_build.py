@@ -213,3 +213,20 @@ def test_brochure_make_checks_builds_and_preflights_in_one_process_until_one_fai
     assert "brochure/text/en.yaml" in captured.err and "Aborted" in captured.err
     assert " screen " not in captured.out and "Preflight" not in captured.out  # neither built nor preflighted
     assert {path: path.stat().st_mtime_ns for path in (project / "build/en").glob("*.pdf")} == built
+
+
+def test_a_builds_processes_register_the_fonts_of_all_its_editions_from_the_start(project):
+    """build.build_families: each process of a build registers the fonts of every edition it may
+    lay out before its first layout (fonts registered after layouts cost 100 MB more at a
+    worker's peak); an edition declaring no fonts means every font."""
+    from dataclasses import replace
+
+    from brochure_build.build import build_families
+    from brochure_build.source.content import load_content
+
+    _, editions = load_content(project, ["zh", "en", "ar"])
+    assert build_families(editions) == ("Brochure Serif CJK", "Brochure Sans CJK", "Brochure Serif", "Brochure Sans",
+                                        "Brochure Naskh", "Brochure Sans Arabic")
+    assert build_families(editions[1:2]) == ("Brochure Serif", "Brochure Sans")
+    undeclared = replace(editions[1], language=replace(editions[1].language, fonts=()))
+    assert build_families([editions[0], undeclared]) == ()

@@ -34,11 +34,13 @@ class WorkerStopped(KeyboardInterrupt):
     """A signal to stop arrived during a job: raised like Ctrl-C so the job's temporary files are removed."""
 
 
-def start(root: Path, parent: int) -> None:
-    """The pool's initializer, run first in every worker."""
+def start(root: Path, parent: int, families: tuple[str, ...] = ()) -> None:
+    """The pool's initializer, run first in every worker; `families`: the fonts of every edition
+    of the build (pdf.declared_families), none for every font."""
     global _renderer
     release_inherited_locks()
     _renderer = LazyRenderer(root)
+    _renderer.use_families(families)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
     die_with_parent(parent)

@@ -552,12 +552,11 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     shared by script decide its step here too (share.py). Without `pages`, the choices alone
     (None for the document): what the cache remembers is not laid out, only what must be searched.
 
-    `searches`: when the runs whose setting must be searched are laid out (those of a kind that
-    shares its step: each run whose group has a member to search): in plan order, `first` (in plan
-    order) or `last` (in reverse). The two jobs of a
-    split build (build.build_jobs) take opposite ends: each finds in the fit cache the trials and
-    choices the other searched meanwhile, rather than searching them beside it; and the press job,
-    whose files take less to write, does the searching of a single edited section."""
+    `searches`: when the runs whose setting must be searched are laid out (of a kind that shares
+    its step: each run whose group has a member to search): in plan order, `first` (in plan
+    order) or `last` (in reverse). The two jobs of a split build (build.build_jobs) take opposite
+    ends: each finds in the fit cache the trials and choices the other searched meanwhile, rather
+    than searching them beside it; the press job, whose files take less to write, searches first."""
     from brochure_build.render.share import choose_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
