@@ -35,14 +35,13 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Build build/<lang>/<slug>-<lang>-{print,screen,imposed}.pdf, keeping the "
                                             "intermediate HTML beside them. Unchanged editions are skipped.")
     build.add_argument("--force", action="store_true", help="rebuild even editions whose inputs have not changed")
-    build.add_argument("--jobs", type=int, metavar="N",
-                       help="render at most N editions at once (default: one per core)")
     make = commands.add_parser(
         "make", help="check, build and preflight in one process: what `make` runs",
         description="brochure check, brochure build and brochure preflight one after another, stopping at the first "
                     "that fails, in one process: what `make` runs after an edit. The same output, without starting "
                     "Python and reading the content three times.")
-    make.add_argument("--jobs", type=int, metavar="N", help="render at most N editions at once (default: one per core)")
+    for command in (build, make):
+        command.add_argument("--jobs", type=int, metavar="N", help="render at most N editions at once (default: one per core)")
     check = commands.add_parser(
         "check", help="validate all content and report missing, extra and stale translations",
         description="Validate brochure/ without rendering. Per language: missing and extra blocks (errors, exit 1) "
