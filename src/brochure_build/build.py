@@ -189,11 +189,11 @@ def message_context(edition: Edition, variant: str) -> str:
 
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
-                    figures: list, siblings: tuple[Edition, ...] = (), pages: bool = True,
-                    variant: str = "screen", searches: str = "plan") -> tuple[dict, object | None]:
+                    figures: list, siblings: tuple[Edition, ...] = (), variant: str = "screen",
+                    searches: str = "plan") -> tuple[dict, object]:
     """The fitter's settings for the edition's sections (fit.py), and the `variant`'s pages laid
-    out with them (without `pages`: the settings alone); `siblings`' runs are laid out alike where
-    a kind shares its step by script. `searches`: see fit.lay_out_fitted."""
+    out with them; `siblings`' runs are laid out alike where a kind shares its step by script.
+    `searches`: see fit.lay_out_fitted."""
 
     def laid_out(edition: Edition, lookup: TextLookup):
         code = edition.language.code
@@ -209,8 +209,7 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
         html_of, layout, context = laid_out(other, TextLookup(other.text_file, content.text_file(other.language.code)))
         return other, lambda run, css: layout(html_of(run, css)), context
 
-    return lay_out_fitted(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], pages,
-                          searches)
+    return lay_out_fitted(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], searches)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
@@ -240,11 +239,10 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     environment = make_environment(root, settings.layouts)
     if renderer.renderer is not None:
         renderer.renderer.forget_lines()  # the next edition's lines seldom repeat the last one's
-    for member in (edition, *siblings):  # the faces of the fonts they declare, and no others (pdf.declared_families)
-        renderer.use_families(member.language.fonts)
     built: list[BuiltFile] = []
+    split = set(variants) != set(OUTPUT_VARIANTS)  # half of a split build (build_jobs)
     figures = [figure.spec for figure in edition.figures.values()]
-    choices: dict | None = None  # the fitter's settings, chosen on the screen variant's layouts
+    choices: dict | None = None  # the fitter's settings, chosen with the first variant laid out
     for variant in sorted(variants, key=lambda v: v != "screen"):  # screen first: it chooses the settings
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
@@ -264,7 +262,6 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             if choices is None:
                 # The screen variant, or the press job of a split build: each lays out its pages run
                 # by run, the two searching from opposite ends (fit.lay_out_fitted).
-                split = set(variants) != set(OUTPUT_VARIANTS)
                 searches = ("last" if variant == "screen" else "first") if split else "plan"
                 choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings,
                                                     variant=variant, searches=searches)
@@ -295,8 +292,8 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])
-    if set(variants) != set(OUTPUT_VARIANTS):
-        # Half of a split build (build_jobs), which has a core to spare: preflight's checks of the
+    if split:
+        # A split build has a core to spare: preflight's checks of the
         # files just written, kept for the preflight that follows (review/filechecks.keep_checks).
         from brochure_build.review.filechecks import keep_checks
         from brochure_build.review.preflight import GROUPS

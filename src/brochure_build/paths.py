@@ -17,6 +17,12 @@ def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str
     return f"{settings.slug}-{code}-{variant}.{suffix}"
 
 
+def output_files(root: Path, settings: Settings, code: str) -> dict[str, Path]:
+    """The edition's built PDFs, by variant."""
+    return {variant: root / BUILD_DIR / code / output_name(settings, code, variant, "pdf")
+            for variant in ("print", "screen", "imposed")}
+
+
 def layout_report_path(pdf: Path) -> Path:
     """Where the copy-fit measures of a rendered variant are kept (read by preflight)."""
     return pdf.with_suffix(".layout.json")

@@ -541,23 +541,21 @@ Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how t
 
 def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
                    layout: Callable[[str], object], context: str,
-                   siblings: Sequence[Sibling] = (), pages: bool = True,
-                   searches: str = "plan") -> tuple[dict[str, Choice], object | None]:
+                   siblings: Sequence[Sibling] = (), searches: str = "plan") -> tuple[dict[str, Choice], object]:
     """Choose the setting of every run the fitter sets, and lay out the edition's pages with them
     (`html_of` gives the HTML of the variant to lay out).
 
     Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
     and the other sections (laid out in runs between them), joined page after page. Nothing is
     laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
-    shared by script decide its step here too (share.py). Without `pages`, the choices alone
-    (None for the document): what the cache remembers is not laid out, only what must be searched.
+    shared by script decide its step here too (share.py).
 
     `searches`: when the runs whose setting must be searched are laid out (of a kind that shares
     its step: each run whose group has a member to search): in plan order, `first` (in plan
     order) or `last` (in reverse). The two jobs of a split build (build.build_jobs) take opposite
     ends: each finds in the fit cache the trials and choices the other searched meanwhile, rather
     than searching them beside it; the press job, whose files take less to write, searches first."""
-    from brochure_build.render.share import choose_shared, shared_step
+    from brochure_build.render.share import choose_shared, recall_shared, shared_step
 
     runs = {run[0].spec.id: run for run in fittable(edition)}
     digest = layout_digest(root, edition)
@@ -590,11 +588,10 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         if not edition.settings.kinds[run[0].spec.kind].fit.share:
             return fitter.recall(run) is None
         shared = shared_step(fitter, others, run, search=False)
-        own = fitter.own_step(run, search=False)
-        return shared is None or own is None or fitter.recall(run, None if own == shared.step else shared.step) is None
+        return shared is None or recall_shared(fitter, run, shared) is None
 
     order = list(range(len(parts)))
-    if searches != "plan" and pages:
+    if searches != "plan":
         to_search = [index for index in order if searched(index)]
         rest = [index for index in order if index not in to_search]
         order = to_search + rest if searches == "first" else rest + to_search[::-1]
@@ -603,16 +600,13 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     for index in order:
         part = parts[index]
         if part[0].spec.id not in runs:
-            if pages:
-                documents[index] = layout(html_of(part, ""))
+            documents[index] = layout(html_of(part, ""))
             continue
-        choice, trial = choose_shared(fitter, part, shared_step(fitter, others, part), pages)
+        choice, trial = choose_shared(fitter, part, shared_step(fitter, others, part))
         for member in part:
             choices[member.spec.id] = choice
-        documents[index] = trial.document if trial is not None else None
+        documents[index] = trial.document
     choices = {section.spec.id: choices[section.spec.id] for section in edition.sections if section.spec.id in choices}
-    if not pages:
-        return choices, None
     joined = [documents[index] for index in range(len(parts))]
     if len(joined) == 1:
         return choices, joined[0]

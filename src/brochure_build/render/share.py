@@ -153,12 +153,10 @@ def recall_shared(fitter, run, shared: Shared):
         replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own)
 
 
-def choose_shared(fitter, run, shared: Shared | None, lay_out: bool = True):
-    """The run's choice and layout: its own, or at the shared step when that is smaller. Without
-    `lay_out`, the choice alone: a remembered one is not laid out again (the trial is then None)."""
-    choose = fitter.choose if lay_out else fitter.choice
+def choose_shared(fitter, run, shared: Shared | None):
+    """The run's choice and layout: its own, or at the shared step when that is smaller."""
     if shared is None:
-        return choose(run) if lay_out else choose(run, None)
+        return fitter.choose(run)
     own = fitter.own_step(run)
-    choice, trial = choose(run, None if own == shared.step else shared.step)
+    choice, trial = fitter.choose(run, None if own == shared.step else shared.step)
     return replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own), trial

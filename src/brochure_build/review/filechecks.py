@@ -16,7 +16,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from brochure_build.paths import BUILD_DIR, output_name
+from brochure_build.paths import output_files
 from brochure_build.render.fonts import MANIFEST
 from brochure_build.review import uarules
 from brochure_build.review.pdfcheck import SUBSET_PREFIX, font_family
@@ -31,8 +31,6 @@ SCREEN_PPI = 150
 SCREEN_MAX_BYTES = 2_000_000
 PT_PER_MM = 72 / 25.4
 BOX_TOLERANCE_PT = 0.05
-
-
 
 
 def check_files(root: Path, settings: Settings, code: str, edition: Edition | None, files: dict[str, Path],
@@ -84,8 +82,7 @@ def keep_checks(root: Path, edition: Edition, inputs: str, group: str) -> None:
     finds them (preflight.load_group): the build does this where it has a core to spare
     (build.build_edition), so that the preflight that follows has nothing left to read."""
     code = edition.language.code
-    files = {variant: root / BUILD_DIR / code / output_name(edition.settings, code, variant, "pdf")
-             for variant in ("print", "screen", "imposed")}
+    files = output_files(root, edition.settings, code)
     if not all(files[variant].is_file() for variant in GROUPS[group]):
         return
     key = group_key(inputs, group, files)

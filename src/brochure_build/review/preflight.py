@@ -16,7 +16,7 @@ from pathlib import Path
 from brochure_build.digests import file_digest
 from brochure_build.errors import Problem
 from brochure_build.output import write_text_atomic
-from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
+from brochure_build.paths import BUILD_DIR, layout_report_path, output_files
 from brochure_build.render.layoutcheck import plan_problems
 from brochure_build.source import content
 from brochure_build.source.model import Edition, Settings
@@ -88,8 +88,7 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
         results = {check: Result() for check in CHECKS}
         report[code] = results
         edition = check_content(root, settings, source_doc, code, results["content"])
-        files = {variant: root / BUILD_DIR / code / output_name(settings, code, variant, "pdf")
-                 for variant in ("print", "screen", "imposed")}
+        files = output_files(root, settings, code)
         missing = [variant for variant, path in files.items() if not path.is_file()]
         if missing:
             for check in CHECKS[1:]:
@@ -168,8 +167,6 @@ def merge_groups(parts: list[tuple[dict[str, Result], dict[str, int]]]) -> tuple
             results[check] = results[check].merged(result) if check in results else result
         counts |= part_counts
     return results, counts
-
-
 
 
 def cache_key(root: Path, settings: Settings, inputs: str, files: dict[str, Path]) -> str:
