@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -230,3 +231,34 @@ def test_a_builds_processes_register_the_fonts_of_all_its_editions_from_the_star
     assert build_families(editions[1:2]) == ("Brochure Serif", "Brochure Sans")
     undeclared = replace(editions[1], language=replace(editions[1].language, fonts=()))
     assert build_families([editions[0], undeclared]) == ()
+
+
+def test_a_builds_workers_collect_garbage_as_set_and_skip_their_parents_objects(project, tmp_path, monkeypatch):
+    """heap.py: `brochure` sets the collector's thresholds for the build, and the workers are
+    forked with the parent's objects frozen (left out of their collections); the parent takes
+    its objects back once they are forked."""
+    import gc
+    import json
+
+    from brochure_build import cli, heap, workers
+
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    job = workers.job
+
+    def noting():
+        (seen / f"{os.getpid()}.json").write_text(json.dumps([gc.get_threshold(), gc.get_freeze_count()]))
+        return job()
+
+    monkeypatch.setattr(workers, "job", noting)  # the workers are forked: they see it
+    threshold = gc.get_threshold()
+    try:
+        assert cli.main(["build", "--root", str(project), "--lang", "en", "--jobs", "2"]) == 0
+    finally:
+        gc.set_threshold(*threshold)
+    workers = [json.loads(path.read_text()) for path in seen.iterdir()]
+    assert len(workers) == 2
+    for worker_threshold, frozen in workers:
+        assert tuple(worker_threshold) == heap.THRESHOLD
+        assert frozen > 10_000  # the parent's modules, content and caches
+    assert gc.get_freeze_count() == 0

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from brochure_build import workers
+from brochure_build import heap, workers
 from brochure_build.errors import BuildError
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
 from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
@@ -121,8 +121,9 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
         context = multiprocessing.get_context("fork")  # workers inherit the loaded content
         with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=workers.start,
                                  initargs=(root, os.getpid(), families)) as pool:
-            futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force, siblings, variants)
-                       for edition, inputs, siblings, variants in work]
+            with heap.frozen():  # the workers are forked at the first submit
+                futures = [pool.submit(build_edition_in_worker, root, edition, inputs, force, siblings, variants)
+                           for edition, inputs, siblings, variants in work]
             try:
                 outcomes = [future.result() for future in futures]
             except KeyboardInterrupt:

@@ -44,9 +44,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from brochure_build import heap
 from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.preview import parts
-from brochure_build.preview.parts import GC_THRESHOLD, PartJob, Stopwatch, peak_rss_mb
+from brochure_build.preview.parts import PartJob, Stopwatch, peak_rss_mb
 from brochure_build.render import linebreaks
 from brochure_build.render.share import sharing_kinds
 from brochure_build.source import content
@@ -313,7 +314,7 @@ class Preview:
         self.linebreaks = None
 
     def run(self) -> None:
-        gc.set_threshold(GC_THRESHOLD, 10, 10)
+        heap.tune()  # a layout allocates millions of objects: collect young ones less often
         while not self.stopping.is_set():
             changes = self.watcher.changes()
             if changes:

@@ -16,6 +16,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
+from brochure_build import heap
 from brochure_build.paths import output_files
 from brochure_build.render.fonts import MANIFEST
 from brochure_build.review import uarules
@@ -69,7 +70,8 @@ def check_groups(root: Path, settings: Settings, editions: list[tuple[str, Editi
     else:
         context = multiprocessing.get_context("fork")  # the children have every module already
         with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = [pool.submit(check_files, root, settings, *task[1:]) for task in tasks]
+            with heap.frozen():  # the children are forked at the first submit
+                futures = [pool.submit(check_files, root, settings, *task[1:]) for task in tasks]
             done = [future.result() for future in futures]
     parts = [dict(groups) for groups in kept]
     for (index, *_, group), result in zip(tasks, done, strict=True):
