@@ -147,3 +147,41 @@ def test_a_split_build_checks_its_files_for_the_preflight_that_follows(project):
     assert kept.stdout == checked.stdout and "Preflight passed" in kept.stdout
     assert reports == [(project / "build" / name).read_text()
                        for name in ("preflight.json", "preflight-luxembourg-hrc-2022-2024-leaflet.json")]
+
+
+def aged_entries(folder: Path, count: int, size: int = 100) -> list[Path]:
+    """`count` cache entries, the first the most recently used, an hour apart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    paths = []
+    for number in range(count):
+        path = folder / f"{number:032d}.json"
+        path.write_text("x" * size)
+        os.utime(path, (now - 3600 * (number + 1),) * 2)
+        paths.append(path)
+    return paths
+
+
+def test_preflights_caches_keep_their_most_recently_used_entries(project, monkeypatch):
+    """Each edit adds entries to preflight's caches (results, the build's group checks, each page's
+    bleed finding): preflight removes the least recently used beyond MAX_CACHE_ENTRIES per
+    folder; reading an entry marks it used."""
+    from brochure_build.output import touch
+    from brochure_build.review import preflight
+
+    folders = [project / folder for folder in (preflight.CACHE_DIR, preflight.GROUP_CACHE_DIR, preflight.BLEED_CACHE_DIR)]
+    entries = [aged_entries(folder, 30) for folder in folders]
+    touch(entries[0][-1])  # the oldest result, read again
+    monkeypatch.setattr(preflight, "MAX_CACHE_ENTRIES", 10)
+    preflight.preflight(project, ["en"])  # nothing built: every edition fails, and the caches are pruned all the same
+    assert sorted(path for path in folders[0].glob("*.json")) == sorted([*entries[0][:9], entries[0][-1]])
+    for folder, paths in zip(folders[1:], entries[1:], strict=True):
+        assert sorted(folder.glob("*.json")) == sorted(paths[:10])
+
+
+def test_the_font_subset_cache_keeps_its_most_recently_used_within_its_size(tmp_path):
+    from brochure_build.render import fontsubsets
+
+    paths = aged_entries(tmp_path, 10, size=1000)
+    fontsubsets.prune(tmp_path, max_bytes=4500)
+    assert sorted(tmp_path.iterdir()) == paths[:4]

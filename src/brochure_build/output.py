@@ -96,6 +96,30 @@ def write_text_atomic(target: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+def prune_least_recent(directory: Path, keep: int | None = None, max_bytes: int | None = None) -> None:
+    """Remove the least recently used files of the cache `directory` (by modification time: a
+    cache marks an entry used with os.utime) beyond the `keep` most recent, or beyond `max_bytes`
+    in all. Dot files (another process's entry being written) and folders are left alone."""
+    try:
+        entries = sorted(((stat.st_mtime, stat.st_size, path) for path in directory.iterdir()
+                          if not path.name.startswith(".") and path.is_file() and (stat := path.stat())), reverse=True)
+    except OSError:
+        return
+    kept = 0
+    for number, (_, size, path) in enumerate(entries, 1):
+        kept += size
+        if (keep is not None and number > keep) or (max_bytes is not None and kept > max_bytes):
+            path.unlink(missing_ok=True)
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry used (prune_least_recent keeps the most recently used)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def prepare_build_dir(build_dir: Path, subfolders: list[str]) -> None:
     """build/ and its `subfolders` are folders we can write in, or an OutputError saying what stands in the way.
 

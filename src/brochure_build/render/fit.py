@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from PIL import Image
 
 from brochure_build.digests import file_digest
 from brochure_build.errors import BuildError
-from brochure_build.output import write_text_atomic
+from brochure_build.output import prune_least_recent, touch, write_text_atomic
 from brochure_build.render.layoutcheck import PX_TO_MM, part_copy_fit, planned_pages
 from brochure_build.source.kinds import FitSpec
 from brochure_build.source.model import Edition, Section
@@ -273,7 +272,7 @@ class Fitter:
         if not keep and path.is_file():
             try:
                 data = json.loads(path.read_text())
-                os.utime(path)  # recently used: kept by prune()
+                touch(path)  # recently used: kept by prune()
                 return Trial(data["pages"], data["fills"], data["text_pages"], data["overflow"], data["frames_overflow"],
                              data["live_mm"])
             except (ValueError, KeyError):
@@ -632,10 +631,4 @@ def fill_report(edition: Edition, document, sections: list[dict], choices: dict[
 
 def prune(directory: Path, keep: int = MAX_CACHE_ENTRIES) -> None:
     """Remove the least recently used entries of the fit cache beyond `keep`."""
-    try:
-        entries = sorted(((path.stat().st_mtime, path) for path in directory.iterdir()
-                          if path.is_file() and not path.name.startswith(".")), reverse=True)
-    except OSError:
-        return
-    for _, path in entries[keep:]:
-        path.unlink(missing_ok=True)
+    prune_least_recent(directory, keep=keep)

@@ -32,7 +32,7 @@ from pathlib import Path
 from pypdf import PdfWriter
 from pypdf.generic import NameObject
 
-from brochure_build.output import OutputError, atomic_path
+from brochure_build.output import OutputError, atomic_path, prune_least_recent
 
 CACHE_DIR = "build/.cache/fonts"
 MAX_BYTES = 100 * 1024 * 1024  # the Chinese edition's subsets take 3 MB; room for many revisions of the text
@@ -153,17 +153,7 @@ def harfbuzz_version() -> str:
 
 def prune(directory: Path, max_bytes: int = MAX_BYTES) -> None:
     """Remove the least recently used subsets until the cache holds at most `max_bytes`."""
-    try:
-        # Not the dot files: another process's subset being written.
-        entries = sorted(((path.stat().st_mtime, path.stat().st_size, path) for path in directory.iterdir()
-                          if path.is_file() and not path.name.startswith(".")), reverse=True)
-    except OSError:
-        return
-    kept = 0
-    for _, size, path in entries:
-        kept += size
-        if kept > max_bytes:
-            path.unlink(missing_ok=True)
+    prune_least_recent(directory, max_bytes=max_bytes)
 
 
 FONT_PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")

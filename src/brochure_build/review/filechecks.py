@@ -22,7 +22,7 @@ from brochure_build.render.fonts import MANIFEST
 from brochure_build.review import uarules
 from brochure_build.review.pdfcheck import SUBSET_PREFIX, font_family
 from brochure_build.review.pdfinspect import objects_naming, read_pages
-from brochure_build.review.preflight import CACHE_DIR, CHECKS, GROUPS, Result, group_key, load_group, merge_groups, store_group
+from brochure_build.review.preflight import BLEED_CACHE_DIR, CHECKS, GROUPS, Result, group_key, load_group, merge_groups, store_group
 from brochure_build.review.prepress import press_problems
 from brochure_build.source.model import Edition, Settings
 from brochure_build.source.yamlsource import load_yaml
@@ -47,7 +47,7 @@ def check_files(root: Path, settings: Settings, code: str, edition: Edition | No
     if group == "press":
         check_colour(ours, readers, results["colour"])
         # prepress.py: the rendered bleed (each page's finding kept by what it draws), PDF/X keys, marks
-        for check, message in press_problems(files["print"], files["imposed"], root / CACHE_DIR / "bleed"):
+        for check, message in press_problems(files["print"], files["imposed"], root / BLEED_CACHE_DIR):
             results[check].fail(message)
     else:
         check_accessibility(edition, files["screen"], readers["screen"], results["accessibility"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from brochure_build.digests import file_digest
 from brochure_build.errors import Problem
-from brochure_build.output import write_text_atomic
+from brochure_build.output import prune_least_recent, touch, write_text_atomic
 from brochure_build.paths import BUILD_DIR, layout_report_path, output_files
 from brochure_build.render.layoutcheck import plan_problems
 from brochure_build.source import content
@@ -73,7 +73,10 @@ def preflight(root: Path, languages: list[str] | None = None) -> list[tuple[Sett
         from brochure_build.errors import ContentError
 
         raise ContentError(unknown)
-    return [(settings, preflight_product(root, settings, languages)) for settings in products]
+    reports = [(settings, preflight_product(root, settings, languages)) for settings in products]
+    for folder in (CACHE_DIR, GROUP_CACHE_DIR, BLEED_CACHE_DIR):
+        prune_least_recent(root / folder, keep=MAX_CACHE_ENTRIES)
+    return reports
 
 
 def preflight_product(root: Path, settings: Settings, languages: list[str] | None) -> Report:
@@ -130,6 +133,10 @@ def preflight_product(root: Path, settings: Settings, languages: list[str] | Non
 
 CACHE_DIR = Path(BUILD_DIR) / ".cache" / "preflight"
 GROUP_CACHE_DIR = CACHE_DIR / "groups"
+BLEED_CACHE_DIR = CACHE_DIR / "bleed"  # prepress.bleed_problems: each page's finding
+# Per folder: an edit adds one entry per edition checked (and one per page whose drawing changed,
+# in bleed/), a few kilobytes each; the least recently used go first.
+MAX_CACHE_ENTRIES = 5000
 
 
 def group_key(inputs: str, group: str, files: dict[str, Path]) -> str:
@@ -145,7 +152,9 @@ def group_key(inputs: str, group: str, files: dict[str, Path]) -> str:
 def load_group(root: Path, key: str) -> tuple[dict[str, Result], dict[str, int]] | None:
     """A group's results and page counts, as filechecks.keep_checks kept them, if it did."""
     try:
-        data = json.loads((root / GROUP_CACHE_DIR / f"{key[:32]}.json").read_text(encoding="utf-8"))
+        path = root / GROUP_CACHE_DIR / f"{key[:32]}.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        touch(path)
         return {check: Result(**result) for check, result in data["results"].items()}, \
             {variant: int(count) for variant, count in data["counts"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -186,7 +195,9 @@ def load_cached(root: Path, key: str | None) -> tuple[dict[str, Result], int] | 
     if key is None:
         return None
     try:
-        data = json.loads((root / CACHE_DIR / f"{key[:32]}.json").read_text(encoding="utf-8"))
+        path = root / CACHE_DIR / f"{key[:32]}.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        touch(path)
         results = {check: Result(**data["results"][check]) for check in CHECKS}
         return results, int(data["pages"])
     except (OSError, ValueError, KeyError, TypeError):

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pikepdf
 
-from brochure_build.output import write_text_atomic
+from brochure_build.output import touch, write_text_atomic
 
 PT_PER_MM = 72 / 25.4
 GRIPPER_MM = 10.0  # the press holds the sheet here: no mark within it, on any edge (turned or tumbled backs)
@@ -162,6 +162,8 @@ def bleed_problems(print_pdf: Path, cache: Path | None = None) -> list[str]:
             entry = cache / f"{page_digest(record.obj, media, trim)}.json" if cache is not None else None
             try:
                 found = dict(json.loads(entry.read_text(encoding="utf-8"))) if entry is not None else None
+                if entry is not None:
+                    touch(entry)  # recently used: kept by preflight's pruning
             except (OSError, ValueError, TypeError):
                 found = None
             if found is None:
