@@ -185,3 +185,39 @@ def test_the_font_subset_cache_keeps_its_most_recently_used_within_its_size(tmp_
     paths = aged_entries(tmp_path, 10, size=1000)
     fontsubsets.prune(tmp_path, max_bytes=4500)
     assert sorted(tmp_path.iterdir()) == paths[:4]
+
+
+def test_a_hyphenation_dictionary_is_parsed_once_per_project(tmp_path, monkeypatch):
+    """render/hyphenation.py: the first process to hyphenate a language keeps Pyphen's parsed
+    dictionary in build/.cache/hyphenation/; the next ones read it back instead of parsing the
+    .dic file, and hyphenate every word alike. A dictionary with nonstandard hyphenation
+    (Hungarian: `ssz=sz`) is parsed as before."""
+    import pyphen
+
+    from brochure_build.render import hyphenation
+
+    words = ["international", "responsibilities", "discrimination", "multilateralism", "Luxembourg"]
+    parsed = pyphen.HyphDict(pyphen.LANGUAGES[pyphen.language_fallback("en")])
+    monkeypatch.setattr(pyphen, "hdcache", {})
+    hyphenation.kept_dictionaries(tmp_path)
+    first = pyphen.Pyphen(lang="en")
+    assert len(list((tmp_path / hyphenation.CACHE_DIR).glob("hyph_en*.json"))) == 1
+
+    monkeypatch.setattr(pyphen, "hdcache", {})  # a new process: nothing parsed yet
+    hyphenation.kept_dictionaries(tmp_path)
+
+    def no_parsing(self, path):
+        raise AssertionError(f"{path} parsed again")
+
+    parse = pyphen.HyphDict.__init__
+    monkeypatch.setattr(pyphen.HyphDict, "__init__", no_parsing)
+    again = pyphen.Pyphen(lang="en")
+    assert again.hd is not first.hd
+    assert again.hd.patterns == parsed.patterns and again.hd.maxlen == parsed.maxlen
+    assert [again.hd.positions(word) for word in words] == [parsed.positions(word) for word in words]
+    assert [again.inserted(word) for word in words] == [first.inserted(word) for word in words]
+    with pytest.raises(AssertionError, match="parsed again"):
+        pyphen.Pyphen(lang="hu")  # not kept: parsed
+    monkeypatch.setattr(pyphen.HyphDict, "__init__", parse)
+    assert pyphen.Pyphen(lang="hu").hd.patterns
+    assert not list((tmp_path / hyphenation.CACHE_DIR).glob("hyph_hu*.json"))

@@ -22,6 +22,7 @@ from brochure_build.errors import BuildError
 from brochure_build.render import columntrials
 from brochure_build.render.fontsubsets import CACHE_DIR as SUBSET_CACHE_DIR
 from brochure_build.render.fontsubsets import SubsetCache
+from brochure_build.render.hyphenation import kept_dictionaries
 from brochure_build.render.linebreaks import LineBreaks
 
 # WeasyPrint's variant switches. Alone they do not make valid files (DESIGN.md): the CMYK colours,
@@ -163,6 +164,7 @@ class Renderer:
         self.weasyprint = weasyprint
         self.fetcher = ProjectFetcher(root)
         self.subsets = SubsetCache(root / SUBSET_CACHE_DIR)  # fonts subset once per set of glyphs
+        kept_dictionaries(root)  # hyphenation patterns parsed once per project (hyphenation.py)
         self.stylesheets = ParsedStylesheets(weasyprint, self.font_config, self.fetcher)
         self.remembered_lines: LineBreaks | None = None
 
