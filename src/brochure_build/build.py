@@ -19,7 +19,7 @@ from pathlib import Path
 from brochure_build import heap, workers
 from brochure_build.errors import BuildError
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
-from brochure_build.paths import BUILD_DIR, layout_report_path, output_name
+from brochure_build.paths import BUILD_DIR, OUTPUT_VARIANTS, layout_report_path, output_name
 from brochure_build.press.impose import impose
 from brochure_build.press.postprocess import finish
 from brochure_build.render import fit, fontsubsets
@@ -37,7 +37,6 @@ from brochure_build.source.model import Edition
 from brochure_build.stamps import common_inputs, edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 
 # In build order: the imposed file is made from the print file.
-OUTPUT_VARIANTS = ("print", "screen", "imposed")
 
 
 @dataclass(frozen=True)

@@ -100,11 +100,15 @@ def prune_least_recent(directory: Path, keep: int | None = None, max_bytes: int 
     """Remove the least recently used files of the cache `directory` (by modification time: a
     cache marks an entry used with os.utime) beyond the `keep` most recent, or beyond `max_bytes`
     in all. Dot files (another process's entry being written) and folders are left alone."""
+    entries = []
     try:
-        entries = sorted(((stat.st_mtime, stat.st_size, path) for path in directory.iterdir()
-                          if not path.name.startswith(".") and path.is_file() and (stat := path.stat())), reverse=True)
+        for path in directory.iterdir():
+            if not path.name.startswith(".") and path.is_file():
+                stat = path.stat()
+                entries.append((stat.st_mtime, stat.st_size, path))
     except OSError:
         return
+    entries.sort(reverse=True)
     kept = 0
     for number, (_, size, path) in enumerate(entries, 1):
         kept += size

@@ -17,10 +17,13 @@ def output_name(settings: Settings, code: str, variant: str, suffix: str) -> str
     return f"{settings.slug}-{code}-{variant}.{suffix}"
 
 
+OUTPUT_VARIANTS = ("print", "screen", "imposed")  # the PDFs of an edition
+
+
 def output_files(root: Path, settings: Settings, code: str) -> dict[str, Path]:
     """The edition's built PDFs, by variant."""
     return {variant: root / BUILD_DIR / code / output_name(settings, code, variant, "pdf")
-            for variant in ("print", "screen", "imposed")}
+            for variant in OUTPUT_VARIANTS}
 
 
 def layout_report_path(pdf: Path) -> Path:

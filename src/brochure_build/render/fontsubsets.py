@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from pathlib import Path
 from pypdf import PdfWriter
 from pypdf.generic import NameObject
 
-from brochure_build.output import OutputError, atomic_path, prune_least_recent
+from brochure_build.output import OutputError, atomic_path, prune_least_recent, touch
 
 CACHE_DIR = "build/.cache/fonts"
 MAX_BYTES = 100 * 1024 * 1024  # the Chinese edition's subsets take 3 MB; room for many revisions of the text
@@ -113,7 +112,7 @@ class SubsetCache:
             path = cache.directory / f"{key.hexdigest()[:32]}.{font.type}"
             try:
                 font.file_content = path.read_bytes()
-                os.utime(path)  # recently used
+                touch(path)  # recently used: kept by prune()
                 cache.hits += 1
                 return None
             except OSError:

@@ -33,11 +33,15 @@ class KeptDictionaries(dict):
     def __init__(self, folder: Path, parsed: dict | None = None):
         super().__init__(parsed or {})
         self.folder = folder
+        self.names: dict[Path, str] = {}  # a dictionary file's entry name, read and hashed once
 
     def entry(self, path) -> Path:
-        digest = hashlib.sha256(f"{pyphen.__version__}\0".encode())
-        digest.update(Path(path).read_bytes())
-        return self.folder / f"{Path(path).stem}-{digest.hexdigest()[:24]}.json"
+        path = Path(path)
+        if path not in self.names:
+            digest = hashlib.sha256(f"{pyphen.__version__}\0".encode())
+            digest.update(path.read_bytes())
+            self.names[path] = f"{path.stem}-{digest.hexdigest()[:24]}.json"
+        return self.folder / self.names[path]
 
     def __contains__(self, path) -> bool:
         if super().__contains__(path):
