@@ -21,12 +21,14 @@ from brochure_build.errors import BuildError
 from brochure_build.output import atomic_path, build_lock, prepare_build_dir, write_text_atomic
 from brochure_build.paths import BUILD_DIR, OUTPUT_VARIANTS, layout_report_path, output_name
 from brochure_build.press.impose import impose
+from brochure_build.press.join import Unite, join
 from brochure_build.press.postprocess import finish
-from brochure_build.render import fit, fontsubsets
-from brochure_build.render.budgets import measure_blocks, text_blocks
-from brochure_build.render.fit import fill_report, fit_css, lay_out_fitted
+from brochure_build.render import fit, fontsubsets, units
+from brochure_build.render.budgets import text_blocks
+from brochure_build.render.fit import Part, fit_css, lay_out_parts, layout_digest
+from brochure_build.render.fontsubsets import face_file
 from brochure_build.render.images import convert_images, load_output_profile, prepare_images
-from brochure_build.render.layoutcheck import copy_fit, heading_runts, plan_problems
+from brochure_build.render.layoutcheck import plan_problems
 from brochure_build.render.pdf import LazyRenderer, TextLookup
 from brochure_build.render.share import script_siblings, sharing_kinds
 from brochure_build.render.templating import VARIANTS, make_environment, render_html, unlinked_stylesheets
@@ -147,6 +149,7 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
                     report(result)
     fontsubsets.prune(root / fontsubsets.CACHE_DIR)
     fit.prune(root / fit.CACHE_DIR)
+    units.prune(root / units.CACHE_DIR)
     if failures:  # an edition's press and screen jobs may stumble on the same words: said once
         raise BuildError("\n".join(dict.fromkeys(failures)))
     return built
@@ -190,10 +193,10 @@ def message_context(edition: Edition, variant: str) -> str:
 
 def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRenderer, lookup: TextLookup,
                     figures: list, siblings: tuple[Edition, ...] = (), variant: str = "screen",
-                    searches: str = "plan") -> tuple[dict, object]:
+                    searches: str = "plan", kept: Callable[[str], bool] = lambda html: False) -> tuple[dict, list[Part]]:
     """The fitter's settings for the edition's sections (fit.py), and the `variant`'s pages laid
-    out with them; `siblings`' runs are laid out alike where a kind shares its step by script.
-    `searches`: see fit.lay_out_fitted."""
+    out with them, part by part; `siblings`' runs are laid out alike where a kind shares its step
+    by script. `searches` and `kept`: see fit.lay_out_parts."""
 
     def laid_out(edition: Edition, lookup: TextLookup):
         code = edition.language.code
@@ -209,7 +212,7 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
         html_of, layout, context = laid_out(other, TextLookup(other.text_file, content.text_file(other.language.code)))
         return other, lambda run, css: layout(html_of(run, css)), context
 
-    return lay_out_fitted(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], searches)
+    return lay_out_parts(root, edition, *laid_out(edition, lookup), [sibling(other) for other in siblings], searches, kept)
 
 
 def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bool,
@@ -222,6 +225,68 @@ def build_edition_in_worker(root: Path, edition: Edition, inputs: str, force: bo
             return build_edition(root, edition, inputs, renderer, force, siblings=siblings, variants=variants)
         except BuildError as error:
             return str(error)
+
+
+@dataclass(frozen=True)
+class Laying:
+    """What laying out an edition's variants takes: the process's renderer, the layouts' template
+    environment, where a character comes from (for messages), the photos, and the script siblings."""
+
+    renderer: LazyRenderer
+    environment: object
+    lookup: TextLookup
+    figures: list
+    siblings: tuple[Edition, ...]
+
+
+def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pdf_path: Path, fingerprint: str,
+                  searches: str) -> int:
+    """Lay out, check and write the edition's `variant` (print or screen) at `pdf_path`, part by
+    part, the parts kept from an earlier build not laid out or written again (render/units.py);
+    its layout report beside it. Returns its page count; BuildError on the plan's problems."""
+    settings = edition.settings
+    code = edition.language.code
+    out_dir = root / BUILD_DIR / code
+    context = message_context(edition, variant)
+    html_path = out_dir / output_name(settings, code, variant, "html")
+    renderer, lookup = laying.renderer, laying.lookup
+    store = units.PartStore(root, variant, units.store_salt(root, edition, layout_digest(root, edition)))
+    choices, parts = choose_settings(root, edition, laying.environment, renderer, lookup, laying.figures, laying.siblings,
+                                     variant=variant, searches=searches, kept=store.has)
+    sheets = unlinked_stylesheets(root, settings)
+    settled = [units.settle(store, part, lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets))
+               for part in parts]
+    # Kept whether or not it fits, so preflight can say by how much a language overflows.
+    layout = units.layout_report(settled, choices, text_blocks(edition))
+    write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
+    problems = plan_problems(edition, layout, context)
+    if problems:
+        raise BuildError("\n".join(problems))
+    settled = units.write(store, settled, lambda document, target, foreign: renderer.get().write(
+        document, target, variant, context, lookup, foreign))
+    with atomic_path(pdf_path) as temporary:
+        join([part.joined() for part in settled], temporary, united_subsets(root, renderer))
+        problems = fallback_problems(temporary, edition.language.fonts, context)
+        if problems:
+            raise BuildError("\n".join(problems))
+        finish(temporary, edition, variant, root)
+    images = prepare_images(root, settings, variant, laying.figures)
+    html = render_html(laying.environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
+    write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
+    return units.page_total(settled)
+
+
+def united_subsets(root: Path, renderer: LazyRenderer) -> Unite:
+    """How the join makes the parts' subsets of a font one (join.unite_subsets): from the font's
+    file in the project, through the process's subset cache."""
+
+    def unite(face: str, index: int, glyphs: list[int], hinting: bool, missing: bool) -> bytes:
+        data = face_file([root / "fonts", root / "layouts"], face)
+        if data is None:
+            raise BuildError(f"no font file in fonts/ has the content of an embedded font ({face[:12]}): it changed during the build")
+        return renderer.get().subsets.united(data, index, glyphs, hinting, missing)
+
+    return unite
 
 
 def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRenderer, force: bool,
@@ -242,7 +307,6 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
     built: list[BuiltFile] = []
     split = set(variants) != set(OUTPUT_VARIANTS)  # half of a split build (build_jobs)
     figures = [figure.spec for figure in edition.figures.values()]
-    choices: dict | None = None  # the fitter's settings, chosen with the first variant laid out
     for variant in sorted(variants, key=lambda v: v != "screen"):  # screen first: it chooses the settings
         started = time.perf_counter()
         pdf_path = out_dir / output_name(settings, code, variant, "pdf")
@@ -251,44 +315,16 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             built.append(BuiltFile(code, variant, pdf_path, settings.page_count, time.perf_counter() - started, True))
             report(built[-1])
             continue
-        context = message_context(edition, variant)
         if variant == "imposed":
             print_pdf = out_dir / output_name(settings, code, "print", "pdf")
             with atomic_path(pdf_path) as temporary:
                 pages = impose(print_pdf, temporary, edition)
         else:
-            html_path = out_dir / output_name(settings, code, variant, "html")
-            images = prepare_images(root, settings, variant, figures)
-            if choices is None:
-                # The screen variant, or the press job of a split build: each lays out its pages run
-                # by run, the two searching from opposite ends (fit.lay_out_fitted).
-                searches = ("last" if variant == "screen" else "first") if split else "plan"
-                choices, document = choose_settings(root, edition, environment, renderer, lookup, figures, siblings,
-                                                    variant=variant, searches=searches)
-            elif variant != "screen":
-                sheets = unlinked_stylesheets(root, settings)
-                laid_out = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices),
-                                       unlinked=sheets)
-                document = renderer.get().render_remembering(laid_out, html_path, context, lookup, sheets)
-            html = render_html(environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
-            # Kept whether or not it fits, so preflight can say by how much a language overflows.
-            layout = copy_fit(edition, document)
-            layout["blocks"] = measure_blocks(document, [section.spec for section in edition.sections], text_blocks(edition))
-            layout["fit"] = {section_id: choice.report() for section_id, choice in choices.items()}
-            layout["fill"] = fill_report(edition, document, layout["sections"], choices)
-            layout["runts"] = heading_runts(document, {section.spec.id for section in edition.sections})
-            write_text_atomic(layout_report_path(pdf_path), json.dumps({"inputs": fingerprint, **layout}, indent=1))
-            problems = plan_problems(edition, layout, context)
-            if problems:
-                raise BuildError("\n".join(problems))
-            pages = len(document.pages)
-            with atomic_path(pdf_path) as temporary:
-                renderer.get().write(document, temporary, variant, context, lookup)
-                problems = fallback_problems(temporary, edition.language.fonts, context)
-                if problems:
-                    raise BuildError("\n".join(problems))
-                finish(temporary, edition, variant, root)
-            write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
+            # Screen first: it chooses the fitter's settings, which the print variant recalls. The
+            # two jobs of a split build search from opposite ends (fit.lay_out_parts).
+            searches = ("last" if variant == "screen" else "first") if split else "plan"
+            pages = write_variant(root, edition, variant, Laying(renderer, environment, lookup, figures, siblings),
+                                  pdf_path, fingerprint, searches)
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])

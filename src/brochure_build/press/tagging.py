@@ -24,7 +24,7 @@ element becomes the element's `/Lang`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -288,12 +288,14 @@ def place_labels(tree: Tree) -> None:
         parents[label.objgen] = target
 
 
-def repair_links(tree: Tree) -> None:
+def repair_links(tree: Tree, foreign: Collection[str] = ()) -> None:
     """The annotations of an `<a>` that overlap a larger one of it go (WeasyPrint makes one per
     inline box: four over one divider row); those left (the whole box, or one per line of a
     link that wraps) are the direct kids of its `Link` element, described by the heading the
-    link leads to (ISO 14289-1 7.18.5, Matterhorn 28-011, 28-012)."""
-    destinations = named_destinations(tree.pdf)
+    link leads to (ISO 14289-1 7.18.5, Matterhorn 28-011, 28-012). A link to a `foreign`
+    destination (its target is in another part of the edition: press/join.py) is described by
+    its own text until the parts are joined (join.describe_links)."""
+    destinations = {name: value for name, value in named_destinations(tree.pdf).items() if name not in foreign}
     for link in [element for element in tree.walk() if element.S == "/Link"]:
         references = []
         collect_object_references(link, references)
@@ -352,8 +354,14 @@ def link_description(tree: Tree, annotation, destinations: dict[str, object]) ->
         return ""
     if not isinstance(destination, pikepdf.Array):
         destination = destinations.get(str(destination))
-        if isinstance(destination, pikepdf.Dictionary):
-            destination = destination.get("/D")
+    return destination_description(tree, destination)
+
+
+def destination_description(tree: Tree, destination) -> str:
+    """The text of the first heading on the page a destination (an array, or a dictionary with
+    one under /D) leads to."""
+    if isinstance(destination, pikepdf.Dictionary):
+        destination = destination.get("/D")
     if destination is None or not len(destination):
         return ""
     page = tree.page_index.get(destination[0].objgen)
@@ -361,6 +369,13 @@ def link_description(tree: Tree, annotation, destinations: dict[str, object]) ->
         if element.S in HEADINGS and any(p == page for p, _ in tree.marked_content(element)):
             return tree.text(element, {"/Lbl"})
     return ""
+
+
+def destination_descriptions(tree: Tree, foreign: Collection[str]) -> dict[str, str]:
+    """How a link to each of the file's own named destinations is described (link_description),
+    for the links of other parts of the edition that lead to them (press/join.py)."""
+    return {name: destination_description(tree, value) for name, value in named_destinations(tree.pdf).items()
+            if name not in foreign}
 
 
 def figure_boxes(tree: Tree, drawn: dict[tuple[int, int], tuple[float, float, float, float]]) -> None:
@@ -571,8 +586,11 @@ def add_srgb_output_intent(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(intent)])
 
 
-def repair(path: Path, notes: Notes) -> None:
-    """Rewrite the tagged PDF at `path` in place from the `notes` of its writing."""
+def repair(path: Path, notes: Notes, foreign: Collection[str] = ()) -> dict[str, str]:
+    """Rewrite the tagged PDF at `path` in place from the `notes` of its writing. `foreign`: the
+    named destinations that stand in for targets in other parts of the edition (press/join.py).
+    Returns how links to each of the file's own destinations are described
+    (destination_descriptions)."""
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         tree = Tree(pdf, notes)
         document_language = str(pdf.Root.get("/Lang", ""))
@@ -580,8 +598,9 @@ def repair(path: Path, notes: Notes) -> None:
         flatten_anonymous(tree, document)
         merge_continued(tree, document)
         apply_attributes(tree, document_language)
-        repair_links(tree)  # before the labels move: a label inside a link has its own annotation
+        repair_links(tree, foreign)  # before the labels move: a label inside a link has its own annotation
         place_labels(tree)
+        descriptions = destination_descriptions(tree, foreign)
         tagged = rebuild_parent_tree(tree)
         drawn = rewrite_content(tree, tagged)
         figure_boxes(tree, drawn)
@@ -590,3 +609,4 @@ def repair(path: Path, notes: Notes) -> None:
         pdf.remove_unreferenced_resources()
         pdf.save(path, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve,
                  deterministic_id=True)
+    return descriptions

@@ -49,6 +49,7 @@ from brochure_build.errors import BuildError, ContentError, Problem
 from brochure_build.preview import parts
 from brochure_build.preview.parts import PartJob, Stopwatch, peak_rss_mb
 from brochure_build.render import linebreaks
+from brochure_build.render.layoutcheck import joined_copy_fit
 from brochure_build.render.share import sharing_kinds
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
@@ -576,7 +577,7 @@ class Preview:
                     clock.lap("join")
                 else:  # the pages are shown first; the PDF (its link) follows
                     later.append(join)
-                report = parts.merged_report([unit.report for unit in units])
+                report = joined_copy_fit([unit.report for unit in units])
                 problems = self.plan_problems(edition, report, context, provisional) + list(
                     dict.fromkeys(problem for unit in units for problem in unit.problems))
                 steps = clock.result() | parts.side_steps(results)

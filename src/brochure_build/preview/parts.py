@@ -194,13 +194,6 @@ def keeps_to_plan(result: PartResult, specs: tuple[SectionSpec, ...]) -> bool:
         entry["pages"][0] == entry["planned"][0] and not entry["overflow"] for entry in report["sections"])
 
 
-def merged_report(reports: list[dict]) -> dict:
-    """The copy-fit report of the whole edition, from those of its parts in order (which keep to the plan)."""
-    return {"pages": reports[-1]["pages"], "sections": [entry for report in reports for entry in report["sections"]],
-            "frames": [entry for report in reports for entry in report["frames"]],
-            "sideways": [entry for report in reports for entry in report["sideways"]]}
-
-
 def units(edition: Edition) -> list[tuple[Section, ...]]:
     """The edition's sections in the smallest runs a part can be made of: each starts at a page
     split_pages allows (so its pages depend on its own sections only); one run when none does."""

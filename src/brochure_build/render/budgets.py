@@ -55,10 +55,10 @@ class _Element:
     boxes: list
 
 
-def _block_elements(document, section_ids: set[str]) -> dict[object, _Element]:
-    """Every element whose box holds line boxes directly, in document order."""
+def _block_elements(document, section_ids: set[str], first: int = 1) -> dict[object, _Element]:
+    """Every element whose box holds line boxes directly, in document order (pages numbered from `first`)."""
     found: dict[object, _Element] = {}
-    for number, page in enumerate(document.pages, 1):
+    for number, page in enumerate(document.pages, first):
         stack = [(page._page_box, None)]
         while stack:
             box, section = stack.pop()
@@ -115,11 +115,12 @@ def _lowest_line(box) -> float:
     return max((line.position_y + line.height for line in line_boxes(box)), default=box.content_box_y())
 
 
-def _free_height(document, spec: SectionSpec, section_ids: set[str]) -> float:
-    """Free height below the section's lowest line on its last planned page (px)."""
-    if spec.last_page > len(document.pages):
+def _free_height(document, spec: SectionSpec, first: int = 1) -> float:
+    """Free height below the section's lowest line on its last planned page (px); the document's
+    pages numbered from `first`."""
+    if not 0 <= spec.last_page - first < len(document.pages):
         return 0.0
-    page_box = document.pages[spec.last_page - 1]._page_box
+    page_box = document.pages[spec.last_page - first]._page_box
     bottom = page_box.content_box_y() + page_box.height
     lowest = None
     for box in page_box.descendants():
@@ -143,35 +144,58 @@ def measure_blocks(document, specs: Iterable[SectionSpec], blocks: Iterable[tupl
     Returns {key: {page, pages, section, chars, lines, budget, free_mm}} (`page`, `section`: where the
     budget is tightest; `pages`: every page showing the text); blocks not found are absent.
     """
+    return block_budgets(element_rooms(document, specs), blocks)
+
+
+def element_rooms(document, specs: Iterable[SectionSpec], first: int = 1) -> list[dict]:
+    """What decides the budget of each text element on the pages of `document` (numbered from
+    `first`), whatever text it is matched with: its laid-out text (normalised), where it is, the
+    width its lines' text takes and the room around it (px of line, at its measure). JSON: the
+    build keeps it with each part of an edition laid out on its own (units.py) and measures the
+    budgets of the whole edition from the parts' rooms (block_budgets)."""
     specs = {spec.id: spec for spec in specs}
-    section_ids = set(specs)
-    elements = _block_elements(document, section_ids)
-    by_text: dict[str, list[_Element]] = {}
+    elements = _block_elements(document, set(specs), first)
+    free_cache: dict[str, float] = {}
+    rooms = []
     for element in elements.values():
         text = normalise("".join(line_text(line) for line in element.lines))
         if text:
-            by_text.setdefault(text, []).append(element)
-    free_cache: dict[str, float] = {}
+            rooms.append({"text": text, **_room(document, element, specs, first, free_cache)})
+    return rooms
+
+
+def block_budgets(rooms: Iterable[dict], blocks: Iterable[tuple[str, str]]) -> dict[str, dict]:
+    """measure_blocks, from the elements' rooms (element_rooms) of every page."""
+    by_text: dict[str, list[dict]] = {}
+    for room in rooms:
+        by_text.setdefault(room["text"], []).append(room)
     measured: dict[str, dict] = {}
     for key, text in blocks:
         wanted = normalise(str(text))
-        matches = by_text.get(wanted) or [element for shown, found in by_text.items() for element in found
+        matches = by_text.get(wanted) or [room for shown, found in by_text.items() for room in found
                                           if wanted and wanted in shown and len(shown) - len(wanted) <= DECORATION]
         if not matches:
             continue
-        budgets = [_budget(document, element, len(str(text)), specs, section_ids, free_cache) for element in matches]
+        budgets = [_budget(room, len(str(text))) for room in matches]
         tightest = min(budgets, key=lambda entry: entry["budget"])  # a text shown twice must fit in both places
         measured[key] = {**tightest, "pages": sorted({entry["page"] for entry in budgets})}
     return measured
 
 
-def _budget(document, element: _Element, chars: int, specs: dict[str, SectionSpec], section_ids: set[str],
-            free_cache: dict[str, float]) -> dict:
+def _budget(room: dict, chars: int) -> dict:
+    """The budget of a text of `chars` characters set in the element `room` describes: its length,
+    plus what the room around it takes at the element's density of characters."""
+    density = chars / room["written"]  # characters per px of line, as this block is set
+    budget = int(chars + density * room["room"])
+    return {"page": room["page"], "section": room["section"], "chars": chars, "lines": room["lines"],
+            "budget": max(budget, chars), "free_mm": room["free_mm"]}
+
+
+def _room(document, element: _Element, specs: dict[str, SectionSpec], first: int, free_cache: dict[str, float]) -> dict:
     page_number, box = element.boxes[-1]
-    page_box = document.pages[page_number - 1]._page_box
+    page_box = document.pages[page_number - first]._page_box
     lines = element.lines
     written = sum(line_text_width(line) for line in lines) or 1.0
-    density = chars / written  # characters per px of line, as this block is set
     measure = max(line.width for line in lines)
     positioned = _positioned(box, page_box)
     if positioned:  # its lines are as wide as its text (shrink-to-fit): it may widen up to the page's measure
@@ -187,12 +211,11 @@ def _budget(document, element: _Element, chars: int, specs: dict[str, SectionSpe
     elif element.section in specs:
         spec = specs[element.section]
         if spec.id not in free_cache:
-            free_cache[spec.id] = _free_height(document, spec, section_ids)
+            free_cache[spec.id] = _free_height(document, spec, first)
         free = free_cache[spec.id]
         columns = _columns(box, page_box)
     else:
         free, columns = 0.0, 1
     free_lines = int(free // line_height) * columns
-    budget = int(chars + density * (slack + free_lines * measure))
-    return {"page": element.page, "section": element.section, "chars": chars, "lines": len(lines),
-            "budget": max(budget, chars), "free_mm": round(free * PX_TO_MM, 1)}
+    return {"page": element.page, "section": element.section, "lines": len(lines), "written": written,
+            "room": slack + free_lines * measure, "free_mm": round(free * PX_TO_MM, 1)}

@@ -319,11 +319,12 @@ class Fitter:
         write_text_atomic(path, json.dumps({"step": choice.step, "frames": choice.frames, "optional": list(choice.optional)}))
 
     # --- the search
-    def choose(self, section: Run, step: int | None = None) -> tuple[Choice, Trial]:
+    def choose(self, section: Run, step: int | None = None, lay_out: bool = True) -> tuple[Choice, Trial | None]:
         """The best setting for the run `section` (at `step`, when it shares one with other runs)
-        and its layout (document kept); BuildError when none fits."""
+        and its layout (document kept); BuildError when none fits. Without `lay_out`, a setting
+        recalled is not laid out: the trial is then None, or holds no document."""
         choice, trial = self.choice(section, step)
-        if trial is None or trial.document is None:  # recalled, or its numbers came from the cache: lay it out for the pages
+        if lay_out and (trial is None or trial.document is None):  # recalled, or its numbers came from the cache: lay it out
             trial = self.trial(section, choice, keep=True)
         return choice, trial
 
@@ -538,16 +539,39 @@ def layout_digest(root: Path, edition: Edition) -> str:
 Sibling = tuple[Edition, Callable[[Run, str], object], str]  # an edition, how to lay out its runs, its messages' context
 
 
+@dataclass
+class Part:
+    """A part of an edition's pages as lay_out_parts leaves it: a fitted run, or the sections
+    between two; the HTML of its chosen setting, and its layout, or None where it was not laid
+    out (`kept` said its pages are known)."""
+
+    sections: tuple[Section, ...]
+    html: str
+    document: object | None
+
+
 def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
                    layout: Callable[[str], object], context: str,
                    siblings: Sequence[Sibling] = (), searches: str = "plan") -> tuple[dict[str, Choice], object]:
+    """lay_out_parts, the parts joined into one document, page after page."""
+    choices, parts = lay_out_parts(root, edition, html_of, layout, context, siblings, searches)
+    if len(parts) == 1:
+        return choices, parts[0].document
+    return choices, parts[0].document.copy([page for part in parts for page in part.document.pages])
+
+
+def lay_out_parts(root: Path, edition: Edition, html_of: Callable[[tuple[Section, ...], str], str],
+                  layout: Callable[[str], object], context: str,
+                  siblings: Sequence[Sibling] = (), searches: str = "plan",
+                  kept: Callable[[str], bool] = lambda html: False) -> tuple[dict[str, Choice], list[Part]]:
     """Choose the setting of every run the fitter sets, and lay out the edition's pages with them
     (`html_of` gives the HTML of the variant to lay out).
 
-    Returns the choices (by section id) and one document: the chosen layouts of the fitted runs
-    and the other sections (laid out in runs between them), joined page after page. Nothing is
-    laid out twice. `siblings`: the editions written in the same script, whose runs of a kind
-    shared by script decide its step here too (share.py).
+    Returns the choices (by section id) and the parts in plan order: the fitted runs and the
+    other sections (laid out in runs between them), each laid out on its own, except a part
+    whose HTML `kept` knows (units.py keeps its pages) and whose setting was recalled rather
+    than searched. Nothing is laid out twice. `siblings`: the editions written in the same
+    script, whose runs of a kind shared by script decide its step here too (share.py).
 
     `searches`: when the runs whose setting must be searched are laid out (of a kind that shares
     its step: each run whose group has a member to search): in plan order, `first` (in plan
@@ -560,7 +584,7 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
     digest = layout_digest(root, edition)
     fitter = Fitter(root, edition, lambda run, css: layout(html_of(run, css)), digest, context)
     others = [Fitter(root, other, lay_out, digest, where) for other, lay_out, where in siblings]
-    parts: list[tuple[Section, ...]] = []  # in plan order: a fitted run, or the sections between two
+    groups: list[tuple[Section, ...]] = []  # in plan order: a fitted run, or the sections between two
     pending: list[Section] = []
     fitted: set[str] = set()
     for section in edition.sections:
@@ -571,17 +595,17 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
             pending.append(section)
             continue
         if pending:
-            parts.append(tuple(pending))
+            groups.append(tuple(pending))
         pending = []
         fitted.update(member.spec.id for member in run)
-        parts.append(run)
+        groups.append(run)
     if pending:
-        parts.append(tuple(pending))
+        groups.append(tuple(pending))
 
     def searched(index: int) -> bool:
-        """Whether the part is a run whose setting the cache does not hold (share.choose_shared's
+        """Whether the group is a run whose setting the cache does not hold (share.choose_shared's
         choice, asked of the cache alone)."""
-        run = parts[index]
+        run = groups[index]
         if run[0].spec.id not in runs:
             return False
         if not edition.settings.kinds[run[0].spec.kind].fit.share:
@@ -589,32 +613,32 @@ def lay_out_fitted(root: Path, edition: Edition, html_of: Callable[[tuple[Sectio
         shared = shared_step(fitter, others, run, search=False)
         return shared is None or recall_shared(fitter, run, shared) is None
 
-    order = list(range(len(parts)))
+    order = list(range(len(groups)))
     if searches != "plan":
         to_search = [index for index in order if searched(index)]
         rest = [index for index in order if index not in to_search]
         order = to_search + rest if searches == "first" else rest + to_search[::-1]
     choices: dict[str, Choice] = {}
-    documents: dict[int, object] = {}
+    parts: dict[int, Part] = {}
     for index in order:
-        part = parts[index]
-        if part[0].spec.id not in runs:
-            documents[index] = layout(html_of(part, ""))
+        group = groups[index]
+        if group[0].spec.id not in runs:
+            html = html_of(group, "")
+            parts[index] = Part(group, html, None if kept(html) else layout(html))
             continue
-        choice, trial = choose_shared(fitter, part, shared_step(fitter, others, part))
-        for member in part:
+        choice, trial = choose_shared(fitter, group, shared_step(fitter, others, group), lay_out=False)
+        for member in group:
             choices[member.spec.id] = choice
-        documents[index] = trial.document
+        html = html_of(group, choice.css())
+        document = trial.document if trial is not None else None
+        parts[index] = Part(group, html, document if document is not None or kept(html) else layout(html))
     choices = {section.spec.id: choices[section.spec.id] for section in edition.sections if section.spec.id in choices}
-    joined = [documents[index] for index in range(len(parts))]
-    if len(joined) == 1:
-        return choices, joined[0]
-    return choices, joined[0].copy([page for document in joined for page in document.pages])
+    return choices, [parts[index] for index in range(len(groups))]
 
 
-def fill_report(edition: Edition, document, sections: list[dict], choices: dict[str, Choice]) -> list[dict]:
-    """Each page's fill, its section, whether it is a text page of a fitted section (the pages the
-    fill goal is for), for the layout report and preflight."""
+def fill_report(fills: list[dict], sections: list[dict], choices: dict[str, Choice]) -> list[dict]:
+    """Each page's fill (page_fills), its section, whether it is a text page of a fitted section
+    (the pages the fill goal is for), for the layout report and preflight."""
     owner = {}
     for entry in sections:
         start, end = entry["pages"]
@@ -622,7 +646,7 @@ def fill_report(edition: Edition, document, sections: list[dict], choices: dict[
             for number in range(start, (end or start) + 1):
                 owner.setdefault(number, entry["id"])
     pages = []
-    for entry in page_fills(document):
+    for entry in fills:
         section = owner.get(entry["page"])
         pages.append({**entry, "section": section, "fitted": section in choices,
                       "text": entry["text"] and section in choices})

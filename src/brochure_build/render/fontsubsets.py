@@ -39,6 +39,9 @@ MAX_BYTES = 100 * 1024 * 1024  # the Chinese edition's subsets take 3 MB; room f
 MAX_FACE_BYTES = 128 * 1024 * 1024
 
 
+WEASYPRINT: dict[str, object] = {}  # WeasyPrint's own Font.subset, while SubsetCache.active() replaces it
+
+
 class SubsetCache:
     """Subset fonts remembered on disk (`directory`), for every process of a build and the preview."""
 
@@ -52,6 +55,9 @@ class SubsetCache:
         self.faces: dict[int, tuple[object, bytes]] = {}
         self.face_hashes: dict[int, object] = {}
         self.face_bytes = 0
+        # Every subset embedded since the last `made.clear()`: sha256 of its program -> what it was
+        # made from (face hash, index, glyph ids, hinting, .notdef outline), for `united`.
+        self.made: dict[str, list] = {}
 
     def whole_face(self, read, hb_face) -> bytes:
         """The bytes of the whole font of `hb_face` (`read`: WeasyPrint's reader), read once per
@@ -84,14 +90,12 @@ class SubsetCache:
     def active(self) -> Iterator[None]:
         """Within the block, WeasyPrint's font subsetting goes through the cache, and each whole
         face is read once (whole_face)."""
-        import weasyprint
         from weasyprint.pdf import fonts as pdf_fonts
         from weasyprint.pdf.fonts import Font
 
-        original = Font.subset
+        original = WEASYPRINT.setdefault("subset", Font.subset)  # the first seen is WeasyPrint's own
         original_init = Font.__init__
         read = pdf_fonts.get_hb_object_data
-        makers = f"weasyprint {weasyprint.__version__}, harfbuzz {harfbuzz_version()}"
         cache = self
 
         def init(font, *args, **kwargs):
@@ -107,23 +111,11 @@ class SubsetCache:
         def subset(font, to_unicode, hinting):
             if not to_unicode:
                 return original(font, to_unicode, hinting)
-            key = cache.content_hash(font.file_content)
-            key.update(repr((makers, font.index, sorted(to_unicode), bool(hinting), bool(font.missing))).encode())
-            path = cache.directory / f"{key.hexdigest()[:32]}.{font.type}"
-            try:
-                font.file_content = path.read_bytes()
-                touch(path)  # recently used: kept by prune()
-                cache.hits += 1
-                return None
-            except OSError:
-                pass
-            original(font, to_unicode, hinting)
-            cache.misses += 1
-            try:
-                with atomic_path(path) as temporary:
-                    temporary.write_bytes(font.file_content)
-            except (OSError, OutputError):
-                pass  # a cache that cannot be written only costs time; the PDF is right either way
+            face = cache.content_hash(font.file_content).hexdigest()
+            glyphs = sorted(to_unicode)
+            font.file_content = cache.subset(font.file_content, font.index, glyphs, bool(hinting), bool(font.missing),
+                                             lambda: original(font, to_unicode, hinting) or font.file_content)
+            cache.made[hashlib.sha256(font.file_content).hexdigest()] = [face, font.index, glyphs, bool(hinting), bool(font.missing)]
             return None
 
         Font.subset = subset
@@ -134,20 +126,107 @@ class SubsetCache:
             Font.subset = original
             Font.__init__ = original_init
 
+    def subset(self, face: bytes, index: int, glyphs: list[int], hinting: bool, missing: bool, make) -> bytes:
+        """The subset of the font `face` (its whole file) keeping the glyph ids `glyphs`: from the
+        cache, or made by `make()` and kept."""
+        import weasyprint
+
+        key = self.content_hash(face)
+        makers = f"weasyprint {weasyprint.__version__}, harfbuzz {harfbuzz_version()}"
+        key.update(repr((makers, index, glyphs, hinting, missing)).encode())
+        path = self.directory / f"{key.hexdigest()[:32]}.{'otf' if face[:4] == b'OTTO' else 'ttf'}"
+        try:
+            program = path.read_bytes()
+            touch(path)  # recently used: kept by prune()
+            self.hits += 1
+            return program
+        except OSError:
+            pass
+        program = make()
+        self.misses += 1
+        try:
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(program)
+        except (OSError, OutputError):
+            pass  # a cache that cannot be written only costs time; the PDF is right either way
+        return program
+
+    def united(self, face: bytes, index: int, glyphs: list[int], hinting: bool, missing: bool) -> bytes:
+        """One subset of `face` for the glyphs of several (press/join.py: an edition's parts, each
+        written with its own subset, share one): the subset WeasyPrint makes when it writes the
+        whole edition, which keeps the glyphs every part uses at the same ids (HarfBuzz keeps
+        them: content streams name glyphs by id)."""
+        from weasyprint.pdf.fonts import Font
+
+        def make() -> bytes:
+            # WeasyPrint's Font, without the Pango font it is made from: subsetting reads only these.
+            font = Font.__new__(Font)
+            font.hb_face, font.index, font.missing, font.family, font.file_content = \
+                harfbuzz_face(face, index), index, missing, "", face
+            WEASYPRINT.get("subset", Font.subset)(font, dict.fromkeys(glyphs), hinting)
+            return font.file_content
+
+        return self.subset(face, index, sorted(glyphs), hinting, missing, make)
+
+
+def face_file(folders: list[Path], face: str) -> bytes | None:
+    """The bytes of the font file among `folders` whose sha256 is `face` (hex), if any."""
+    from brochure_build.digests import file_digest
+
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() in (".ttf", ".otf", ".ttc", ".otc") and path.is_file() and file_digest(path).hex() == face:
+                return path.read_bytes()
+    return None
+
+
+def harfbuzz_face(data: bytes, index: int):
+    """A HarfBuzz face of the font file `data` (face `index`), as WeasyPrint's FFI types it
+    (WeasyPrint declares no function that makes one from bytes)."""
+    import cffi
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    own = cffi.FFI()
+    own.cdef("""typedef struct hb_blob_t hb_blob_t; typedef struct hb_face_t hb_face_t;
+        hb_blob_t *hb_blob_create (const char *data, unsigned int length, int mode, void *user_data, void *destroy);
+        void hb_blob_destroy (hb_blob_t *blob);
+        hb_face_t *hb_face_create (hb_blob_t *blob, unsigned int index);""")
+    library = own.dlopen(harfbuzz_library())
+    blob = library.hb_blob_create(data, len(data), 0, own.NULL, own.NULL)  # 0: HB_MEMORY_MODE_DUPLICATE
+    face = library.hb_face_create(blob, index)  # holds the blob
+    library.hb_blob_destroy(blob)
+    return ffi.gc(ffi.cast("hb_face_t *", int(own.cast("uintptr_t", face))), harfbuzz.hb_face_destroy)
+
+
+HARFBUZZ_NAMES = ("libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll", "harfbuzz")
+
+
+@functools.cache
+def harfbuzz_library() -> str:
+    """The name the HarfBuzz library WeasyPrint uses loads by (dlopen gives the one loaded)."""
+    import cffi
+
+    ffi = cffi.FFI()
+    for name in HARFBUZZ_NAMES:
+        try:
+            ffi.dlopen(name)
+            return name
+        except OSError:
+            continue
+    return HARFBUZZ_NAMES[0]
+
 
 @functools.cache
 def harfbuzz_version() -> str:
-    """The version of the HarfBuzz library WeasyPrint subsets with (dlopen gives the one loaded)."""
+    """The version of the HarfBuzz library WeasyPrint subsets with."""
     import cffi
 
     ffi = cffi.FFI()
     ffi.cdef("const char *hb_version_string (void);")
-    for name in ("libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll", "harfbuzz"):
-        try:
-            return ffi.string(ffi.dlopen(name).hb_version_string()).decode()
-        except (OSError, AttributeError):
-            continue
-    return "unknown"
+    try:
+        return ffi.string(ffi.dlopen(harfbuzz_library()).hb_version_string()).decode()
+    except (OSError, AttributeError):
+        return "unknown"
 
 
 def prune(directory: Path, max_bytes: int = MAX_BYTES) -> None:

@@ -219,6 +219,14 @@ def part_copy_fit(specs: Sequence[SectionSpec], document, first_page: int = 1) -
             "sideways": sideways_overflows(document, section_ids, offset)}
 
 
+def joined_copy_fit(reports: Sequence[dict]) -> dict:
+    """The copy-fit report of a whole edition, from those of its parts in order (part_copy_fit,
+    each numbered from the page the part starts on)."""
+    return {"pages": reports[-1]["pages"], "sections": [entry for report in reports for entry in report["sections"]],
+            "frames": [entry for report in reports for entry in report["frames"]],
+            "sideways": [entry for report in reports for entry in report["sideways"]]}
+
+
 def sideways_overflows(document, section_ids: set[str], offset: int = 0) -> list[dict]:
     """Text that runs past the left or right edge of the live area (the page's content box), per page
     and block: the worst of each block, with the start of its text to name it by."""
@@ -270,14 +278,14 @@ def frame_overflows(document, section_ids: set[str], offset: int = 0) -> list[di
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def heading_runts(document, section_ids: set[str]) -> list[dict]:
+def heading_runts(document, section_ids: set[str], first: int = 1) -> list[dict]:
     """Headings set on two lines or more whose last line holds a single word (where words are not
     spaced, as in Chinese: a single character): a runt under a heading looks like a slip. Per
-    heading: its page, section, text and last line."""
+    heading: its page (the document's pages numbered from `first`), section, text and last line."""
     from weasyprint.formatting_structure.boxes import TextBox
 
     found = []
-    for number, page in enumerate(document.pages, 1):
+    for number, page in enumerate(document.pages, first):
         page_box = page._page_box
         seen = set()
         for box in page_box.children[0].descendants():  # a heading's own box before the boxes inside it

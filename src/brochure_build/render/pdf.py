@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from struct import error as struct_error
 
@@ -143,6 +144,16 @@ def quick_library_lookup() -> Iterator[None]:
         ctypes.util.find_library = original
 
 
+@dataclass(frozen=True)
+class Written:
+    """What writing a PDF tells besides the file: how a link to each of its named destinations is
+    described (tagging.repair; none for print), and what each font subset embedded was made from
+    (fontsubsets.SubsetCache.made)."""
+
+    descriptions: dict[str, str]
+    subsets: dict[str, list]
+
+
 class Renderer:
     """A warm WeasyPrint: imported once, one font configuration, one sandboxed fetcher."""
 
@@ -215,19 +226,25 @@ class Renderer:
             except self.weasyprint.urls.FatalURLFetchingError as error:
                 raise BuildError(f"{context}: {error.__cause__ or error}") from None
 
-    def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None) -> None:
-        """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen."""
+    def write(self, document, target: Path, variant: str, context: str, text_lookup: TextLookup | None = None,
+              foreign: Collection[str] = ()) -> Written:
+        """Write `document` as the `variant`'s PDF standard: PDF/X-4 for print, PDF/UA-1 for screen.
+        `foreign`: anchors the document's links lead to that stand in for a part of the edition
+        laid out apart (render/units.py)."""
         from brochure_build.press import tagging
 
         recording = tagging.recording() if variant == "screen" else nullcontext()
         profile = output_profile_left_out(document) if variant == "print" else nullcontext()
+        self.subsets.made.clear()
         with strict_weasyprint(context, text_lookup), self.subsets.active(), recording as notes, profile:
             # No file identifier: the postprocess stage derives it from the finished file
             # (postprocess.write_with_content_id); WeasyPrint would compress every stream a second
             # time to hash them for one.
             document.write_pdf(target, pdf_variant=PDF_VARIANTS[variant], pdf_identifier=False)
-        if notes is not None:
-            tagging.repair(target, notes)  # the structure tree as PDF/UA-1 wants it (tagging.py)
+        subsets = dict(self.subsets.made)
+        if notes is None:
+            return Written({}, subsets)
+        return Written(tagging.repair(target, notes, foreign), subsets)  # the structure tree as PDF/UA-1 wants it (tagging.py)
 
     def write_preview(self, document, target: Path, context: str, text_lookup: TextLookup | None = None,
                       tolerated: Collection[str] = ()) -> None:

@@ -153,10 +153,11 @@ def recall_shared(fitter, run, shared: Shared):
         replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own)
 
 
-def choose_shared(fitter, run, shared: Shared | None):
-    """The run's choice and layout: its own, or at the shared step when that is smaller."""
+def choose_shared(fitter, run, shared: Shared | None, lay_out: bool = True):
+    """The run's choice and layout: its own, or at the shared step when that is smaller. Without
+    `lay_out`, a choice recalled is not laid out (Fitter.choose)."""
     if shared is None:
-        return fitter.choose(run)
+        return fitter.choose(run, lay_out=lay_out)
     own = fitter.own_step(run)
-    choice, trial = fitter.choose(run, None if own == shared.step else shared.step)
+    choice, trial = fitter.choose(run, None if own == shared.step else shared.step, lay_out=lay_out)
     return replace(choice, shared=shared.languages, shared_sections=shared.sections, own_step=own), trial
