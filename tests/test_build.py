@@ -141,18 +141,23 @@ def font_programs(pdf) -> dict[str, str]:
 
 
 def test_subset_fonts_are_cached_and_embed_the_same_bytes(project):
-    """A font is subset once per set of glyphs (build/.cache/fonts/): print and screen share the
-    subsets, and a change that keeps the glyphs (a colour) reuses them, byte for byte; a new
-    character makes a new subset of its font only."""
+    """A font is subset once per set of glyphs (build/.cache/fonts/): each part of an edition's
+    pages (render/units.py) and the union the joined file embeds, one per face (press/join.py);
+    print and screen share the subsets, and a change that keeps the glyphs (a colour) reuses them,
+    byte for byte; a new character makes new subsets of its font only."""
+    import hashlib
+
     from brochure_build.preview.serve import set_css_token
 
     cache = project / "build" / ".cache" / "fonts"
     build(project, ["en"])
     subsets = sorted(cache.iterdir())
+    kept = {hashlib.sha256(path.read_bytes()).hexdigest() for path in subsets}
     made = {variant: font_programs(pdf_path(project, "en", variant)) for variant in ("print", "screen")}
     leaflet = font_programs(next((project / "build" / "en").glob("*-leaflet-en-print.pdf")))
-    # one per font and set of glyphs an edition embeds, shared by both files; the leaflet's text has its own sets
-    assert len(subsets) == len(set(made["print"].values()) | set(leaflet.values())) >= 3
+    # one program per face in each file, from the cache; shared by both files; the leaflet's text has its own sets
+    assert len(set(made["print"].values())) == len({name.split("+")[1] for name in made["print"]}) >= 3
+    assert set(made["print"].values()) | set(leaflet.values()) <= kept
     assert set(made["screen"].values()) == set(made["print"].values())
 
     set_css_token(project / "layouts/css/tokens.css", "color-tint", "#e5f4fa")
@@ -164,7 +169,8 @@ def test_subset_fonts_are_cached_and_embed_the_same_bytes(project):
     text.write_text(text.read_text(encoding="utf-8").replace("Luxembourg’s action aims", "Luxembourg’s action (Ω) aims", 1),
                     encoding="utf-8")
     build(project, ["en"])
-    assert len(sorted(cache.iterdir())) == len(subsets) + 1  # the body font with Ω; the others as before
+    # the body font with Ω: the part's subset and the edition's; the other fonts as before
+    assert len(sorted(cache.iterdir())) == len(subsets) + 2
 
 
 def test_an_edit_to_one_edition_builds_its_press_files_beside_its_screen_file(project):

@@ -240,17 +240,18 @@ class Laying:
 
 
 def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pdf_path: Path, fingerprint: str,
-                  searches: str) -> int:
+                  searches: str, force: bool = False) -> int:
     """Lay out, check and write the edition's `variant` (print or screen) at `pdf_path`, part by
-    part, the parts kept from an earlier build not laid out or written again (render/units.py);
-    its layout report beside it. Returns its page count; BuildError on the plan's problems."""
+    part, the parts kept from an earlier build not laid out or written again (render/units.py;
+    with `force`, every part is); its layout report beside it. Returns its page count;
+    BuildError on the plan's problems."""
     settings = edition.settings
     code = edition.language.code
     out_dir = root / BUILD_DIR / code
     context = message_context(edition, variant)
     html_path = out_dir / output_name(settings, code, variant, "html")
     renderer, lookup = laying.renderer, laying.lookup
-    store = units.PartStore(root, variant, units.store_salt(root, edition, layout_digest(root, edition)))
+    store = units.PartStore(root, variant, units.store_salt(root, edition, layout_digest(root, edition)), fresh=force)
     choices, parts = choose_settings(root, edition, laying.environment, renderer, lookup, laying.figures, laying.siblings,
                                      variant=variant, searches=searches, kept=store.has)
     sheets = unlinked_stylesheets(root, settings)
@@ -262,9 +263,9 @@ def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pd
     problems = plan_problems(edition, layout, context)
     if problems:
         raise BuildError("\n".join(problems))
-    settled = units.write(store, settled, lambda document, target, foreign: renderer.get().write(
-        document, target, variant, context, lookup, foreign))
-    with atomic_path(pdf_path) as temporary:
+    with atomic_path(pdf_path) as temporary:  # a part that cannot be written fails as the file would
+        settled = units.write(store, settled, lambda document, target, foreign: renderer.get().write(
+            document, target, variant, context, lookup, foreign))
         join([part.joined() for part in settled], temporary, united_subsets(root, renderer))
         problems = fallback_problems(temporary, edition.language.fonts, context)
         if problems:
@@ -276,15 +277,16 @@ def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pd
     return units.page_total(settled)
 
 
+FONT_FOLDERS = ("fonts", "layouts", "assets")  # where a stylesheet's @font-face may find a font (sandbox.py)
+
+
 def united_subsets(root: Path, renderer: LazyRenderer) -> Unite:
     """How the join makes the parts' subsets of a font one (join.unite_subsets): from the font's
     file in the project, through the process's subset cache."""
 
-    def unite(face: str, index: int, glyphs: list[int], hinting: bool, missing: bool) -> bytes:
-        data = face_file([root / "fonts", root / "layouts"], face)
-        if data is None:
-            raise BuildError(f"no font file in fonts/ has the content of an embedded font ({face[:12]}): it changed during the build")
-        return renderer.get().subsets.united(data, index, glyphs, hinting, missing)
+    def unite(face: str, index: int, glyphs: list[int], hinting: bool, missing: bool) -> bytes | None:
+        data = face_file([root / folder for folder in FONT_FOLDERS], face)
+        return None if data is None else renderer.get().subsets.united(data, index, glyphs, hinting, missing)
 
     return unite
 
@@ -324,7 +326,7 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
             # two jobs of a split build search from opposite ends (fit.lay_out_parts).
             searches = ("last" if variant == "screen" else "first") if split else "plan"
             pages = write_variant(root, edition, variant, Laying(renderer, environment, lookup, figures, siblings),
-                                  pdf_path, fingerprint, searches)
+                                  pdf_path, fingerprint, searches, force)
         write_text_atomic(stamp_path(pdf_path), fingerprint)
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])

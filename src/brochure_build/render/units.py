@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
-from brochure_build.output import atomic_path, prune_least_recent, touch, write_text_atomic
+from brochure_build.output import prune_least_recent, touch, write_text_atomic
 from brochure_build.press.join import JoinedPart
 from brochure_build.render.budgets import block_budgets, element_rooms
 from brochure_build.render.fit import Choice, Part, fill_report, page_fills
@@ -34,6 +36,7 @@ from brochure_build.render.pdf import Written
 from brochure_build.source.model import Edition
 
 CACHE_DIR = Path("build") / ".cache" / "units"
+LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "pyphen")  # what lays out and writes a part, besides our code
 FORMAT = "1"  # of the measures kept: a change makes every kept part stale
 MAX_CACHE_ENTRIES = 4000  # two files per part: some 24 parts per edition and variant built
 MAX_CACHE_BYTES = 400 * 1024 * 1024  # a print part embeds its photos at 300 ppi
@@ -59,10 +62,11 @@ class SettledPart:
 class PartStore:
     """The kept parts of one variant of the editions of a product, by their HTML."""
 
-    def __init__(self, root: Path, variant: str, salt: str):
+    def __init__(self, root: Path, variant: str, salt: str, fresh: bool = False):
         self.directory = root / CACHE_DIR
         self.variant = variant
         self.salt = salt  # what decides a part's pages besides its HTML: layouts, fonts, code, settings
+        self.fresh = fresh  # recall nothing (`brochure build --force`): every part laid out and written anew
 
     def key(self, html: str) -> str:
         return hashlib.sha256(f"{FORMAT}\0{self.salt}\0{self.variant}\0{html}".encode()).hexdigest()[:32]
@@ -72,9 +76,11 @@ class PartStore:
         return self.directory / f"{key}.pdf", self.directory / f"{key}.json"
 
     def has(self, html: str) -> bool:
-        return all(path.is_file() for path in self.paths(html))
+        return not self.fresh and all(path.is_file() for path in self.paths(html))
 
     def recall(self, html: str) -> SettledPart | None:
+        if self.fresh:
+            return None
         pdf, measures = self.paths(html)
         try:
             data = json.loads(measures.read_text())
@@ -87,20 +93,29 @@ class PartStore:
         return SettledPart(html, data, pdf)
 
     def keep(self, part: SettledPart, write: Callable[[object, Path, tuple[str, ...]], Written]) -> SettledPart:
-        """Write the part's PDF with `write(document, path, foreign)` (write_part) and keep it with its measures."""
+        """Write the part's PDF with `write(document, path, foreign)` (write_part) and keep it with its
+        measures. An OSError (a full disk) is left to the caller, which names the file it was
+        writing the part for."""
         pdf, measures = self.paths(part.html)
-        with atomic_path(pdf) as temporary:
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        temporary = pdf.with_name(f".{pdf.name}.{os.getpid()}.tmp")  # a dot file: prune() leaves it alone
+        try:
             foreign, written = write_part(write, part.document, temporary)
+            os.replace(temporary, pdf)
+        finally:
+            temporary.unlink(missing_ok=True)
         data = {**part.measures, "foreign": list(foreign), "descriptions": written.descriptions, "subsets": written.subsets}
         write_text_atomic(measures, json.dumps(data))
         return SettledPart(part.html, data, pdf)
 
 
 def store_salt(root: Path, edition: Edition, digest: str) -> str:
-    """What decides every part's pages besides its HTML: the layout digest (fit.layout_digest)
-    and the product's settings file (bleed, sizes, the output profile's name and condition)."""
+    """What decides every part's pages besides its HTML: the layout digest (fit.layout_digest),
+    the product's settings file (bleed, sizes, the output profile's name and condition), and the
+    libraries that lay out and write a part."""
     settings = hashlib.sha256((root / edition.settings.file).read_bytes()).hexdigest()
-    return f"{digest}\0{settings}"
+    libraries = " ".join(f"{name} {version(name)}" for name in LIBRARIES)
+    return f"{digest}\0{settings}\0{libraries}"
 
 
 def measure(part: Part, document) -> dict:
