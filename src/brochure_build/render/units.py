@@ -38,7 +38,7 @@ from brochure_build.source.model import Edition
 CACHE_DIR = Path("build") / ".cache" / "units"
 LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "pyphen")  # what lays out and writes a part, besides our code
 FORMAT = "1"  # of the measures kept: a change makes every kept part stale
-MAX_CACHE_ENTRIES = 4000  # two files per part: some 24 parts per edition and variant built
+MAX_CACHE_ENTRIES = 4000  # two files per part; a build of every edition and variant keeps 156 parts (43 MB)
 MAX_CACHE_BYTES = 400 * 1024 * 1024  # a print part embeds its photos at 300 ppi
 
 
