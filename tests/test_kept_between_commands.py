@@ -128,13 +128,20 @@ def test_a_preflight_with_nothing_new_to_check_reads_no_pdf(built_project):
 
 def test_a_split_build_checks_its_files_for_the_preflight_that_follows(project):
     """An edition built as two jobs (build.build_jobs: a core to spare for each) checks each
-    group of its files as it writes them (filechecks.keep_checks): the preflight that follows
-    reads no PDF, and says what a preflight that checks the files itself says."""
+    group of its files as it writes them (filechecks.keep_checks) and draws the screen file's
+    page thumbnails: the preflight that follows reads no PDF, and says what a preflight that
+    checks the files itself says."""
     import shutil
 
     from brochure_build.build import build
 
     build(project, ["en"], jobs=4)  # the brochure's and the leaflet's en editions, each as two jobs
+    # The screen jobs wrote their files' page thumbnails for the report, stamped with the file's hash.
+    for name, pdf in (("preflight", "luxembourg-hrc-2022-2024-en-screen.pdf"),
+                      ("preflight-luxembourg-hrc-2022-2024-leaflet", "luxembourg-hrc-2022-2024-leaflet-en-screen.pdf")):
+        folder = project / "build" / name / "en"
+        assert (folder / ".source").read_text() == hashlib.sha256((project / "build/en" / pdf).read_bytes()).hexdigest()
+        assert len(list(folder.glob("page-*.png"))) == (12 if name == "preflight" else 4)
     probe = ("import sys; from brochure_build.cli import main; "
              "status = main(['preflight', '--lang', 'en', '--root', sys.argv[1]]); "
              "print(status, [name for name in ('pypdf', 'pikepdf', 'fontTools.ttLib') if name in sys.modules], file=sys.stderr)")

@@ -331,11 +331,20 @@ def build_edition(root: Path, edition: Edition, inputs: str, renderer: LazyRende
         built.append(BuiltFile(code, variant, pdf_path, pages, time.perf_counter() - started))
         report(built[-1])
     if split:
-        # A split build has a core to spare: preflight's checks of the
-        # files just written, kept for the preflight that follows (review/filechecks.keep_checks).
+        # A split build has a core to spare: preflight's checks of the files just written, kept
+        # for the preflight that follows (review/filechecks.keep_checks), and the screen file's
+        # page thumbnails for its report (the screen job ends before the press job, which
+        # imposes too).
         from brochure_build.review.filechecks import keep_checks
         from brochure_build.review.preflight import GROUPS
+        from brochure_build.review.preflightreport import thumbnail_folder, write_thumbnails
 
+        screen = next((file for file in built if file.variant == "screen" and not file.skipped), None)
+        if screen is not None:
+            try:
+                write_thumbnails(screen.path, thumbnail_folder(root, settings, code))
+            except Exception:  # noqa: BLE001 - only a head start: preflight writes them itself and says what failed
+                pass
         for group, group_variants in GROUPS.items():
             if any(not file.skipped for file in built if file.variant in group_variants):
                 try:

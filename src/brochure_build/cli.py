@@ -126,7 +126,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_preflight(args: argparse.Namespace) -> int:
     from brochure_build.paths import BUILD_DIR, output_name
     from brochure_build.review.preflight import preflight
-    from brochure_build.review.preflightreport import failures, table, write_reports
+    from brochure_build.review.preflightreport import failures, report_name, table, write_reports
 
     root = args.root.resolve()
     failed = 0
@@ -135,7 +135,7 @@ def run_preflight(args: argparse.Namespace) -> int:
             print(f"\n{settings.slug} ({settings.file})")
         print(table(report))
         screens = {code: root / BUILD_DIR / code / output_name(settings, code, "screen", "pdf") for code in report}
-        write_reports(root, settings.slug, report, screens, "preflight" if index == 0 else f"preflight-{settings.slug}")
+        write_reports(root, settings.slug, report, screens, report_name(settings))
         failed += failures(report)
     return 1 if failed else 0
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import jinja2
 
-from brochure_build.output import atomic_path, write_text_atomic
+from brochure_build.output import write_text_atomic
 from brochure_build.review.preflight import CHECKS, FILL_WARNING, Report
+from brochure_build.source.content import SETTINGS_FILE
+from brochure_build.source.model import Settings
 
 THUMBNAIL_DPI = 18
 SYMBOL = {"pass": "pass", "warn": "warn", "fail": "FAIL"}
@@ -97,6 +99,17 @@ def as_json(report: Report) -> dict:
     }
 
 
+def report_name(settings: Settings) -> str:
+    """The name of a product's preflight files: build/preflight.* for the brochure
+    (brochure/brochure.yaml), build/preflight-<slug>.* for each further product."""
+    return "preflight" if settings.file == SETTINGS_FILE else f"preflight-{settings.slug}"
+
+
+def thumbnail_folder(root: Path, settings: Settings, code: str) -> Path:
+    """Where the page thumbnails of a product's edition go (write_thumbnails)."""
+    return root / "build" / report_name(settings) / code
+
+
 def write_reports(root: Path, slug: str, report: Report, screen_pdfs: dict[str, Path], name: str = "preflight") -> None:
     """build/<name>.json, build/<name>.html and its thumbnails in build/<name>/<lang>/ (one name per product)."""
     build = root / "build"
@@ -118,17 +131,20 @@ def write_thumbnails(pdf: Path, folder: Path) -> list[Path]:
     existing = sorted(folder.glob("page-*.png"))
     if stamp.is_file() and stamp.read_text() == source and existing:
         return existing
-    for old in existing:
-        old.unlink()
+    # The stamp goes first and comes back last: thumbnails cut short are made again next time.
+    # Each is written in place (the report links them; a half-written one is never stamped).
+    stamp.unlink(missing_ok=True)
     paths = []
     document = pdfium.PdfDocument(str(pdf))
     try:
         for number, page in enumerate(document, 1):
             path = folder / f"page-{number:02d}.png"
-            with atomic_path(path) as temporary:
-                page.render(scale=THUMBNAIL_DPI / 72).to_pil().save(temporary, "PNG")
+            page.render(scale=THUMBNAIL_DPI / 72).to_pil().save(path, "PNG")
             paths.append(path)
     finally:
         document.close()
+    for old in existing:
+        if old not in paths:  # a page the file no longer has
+            old.unlink()
     write_text_atomic(stamp, source)
     return paths
