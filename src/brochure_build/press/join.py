@@ -32,6 +32,9 @@ from pathlib import Path
 
 import pikepdf
 
+from brochure_build.press.tagging import named_destinations
+from brochure_build.render.fontsubsets import FONT_PROGRAMS
+
 
 @dataclass(frozen=True)
 class JoinedPart:
@@ -156,13 +159,6 @@ class Structure:
         self.root.ParentTreeNextKey = self.next_key
 
 
-def named_destinations(pdf: pikepdf.Pdf) -> dict[str, object]:
-    names = pdf.Root.get("/Names")
-    if names is None or "/Dests" not in names:
-        return {}
-    return {str(name): value for name, value in pikepdf.NameTree(names.Dests).items()}
-
-
 def set_destinations(whole: pikepdf.Pdf, destinations: dict[str, object]) -> None:
     """The named destinations as one flat name tree, sorted by name (as PDF requires)."""
     if not destinations:
@@ -242,9 +238,6 @@ def link_outline(parent, children: list) -> int:
         parent.First = children[0][0]
         parent.Last = children[-1][0]
     return count
-
-
-FONT_PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 
 
 def unite_subsets(whole: pikepdf.Pdf, made: dict[str, list], unite: Unite) -> None:
