@@ -157,3 +157,15 @@ def test_an_edit_writes_only_its_part_and_gives_the_file_a_clean_build_gives(pro
     build(clean, ["en"])
     for variant in ("screen", "print", "imposed"):
         assert pdf_path(project, "en", variant).read_bytes() == pdf_path(clean, "en", variant).read_bytes(), variant
+
+
+def test_a_link_to_no_element_of_the_edition_fails_the_build_as_weasyprint_would(project, capsys):
+    """A part's links to other parts are written with stand-in targets (units.write_part); a link
+    whose target no part has still fails the build, with WeasyPrint's words."""
+    from brochure_build.cli import main
+
+    closing = project / "layouts/pages/closing.html.j2"
+    first, rest = closing.read_text(encoding="utf-8").split("\n", 1)
+    closing.write_text(f'{first}\n<a href="#nowhere">a link to nothing</a>\n{rest}', encoding="utf-8")
+    assert main(["build", "--root", str(project), "--lang", "en"]) == 1
+    assert "en screen: WeasyPrint: No anchor #nowhere for internal URI reference" in capsys.readouterr().err

@@ -266,6 +266,10 @@ def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pd
     with atomic_path(pdf_path) as temporary:  # a part that cannot be written fails as the file would
         settled = units.write(store, settled, lambda document, target, foreign: renderer.get().write(
             document, target, variant, context, lookup, foreign))
+        # What WeasyPrint says of a link to nothing when it writes the whole edition.
+        problems = [f"{context}: WeasyPrint: No anchor #{name} for internal URI reference" for name in units.unresolved_links(settled)]
+        if problems:
+            raise BuildError("\n".join(problems))
         join([part.joined() for part in settled], temporary, united_subsets(root, renderer))
         problems = fallback_problems(temporary, edition.language.fonts, context)
         if problems:

@@ -37,7 +37,7 @@ from brochure_build.source.model import Edition
 
 CACHE_DIR = Path("build") / ".cache" / "units"
 LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "pyphen")  # what lays out and writes a part, besides our code
-FORMAT = "1"  # of the measures kept: a change makes every kept part stale
+FORMAT = "2"  # of the measures kept: a change makes every kept part stale
 MAX_CACHE_ENTRIES = 4000  # two files per part; a build of every edition and variant keeps 156 parts (43 MB)
 MAX_CACHE_BYTES = 400 * 1024 * 1024  # a print part embeds its photos at 300 ppi
 
@@ -129,7 +129,8 @@ def measure(part: Part, document) -> dict:
             "fills": page_fills(document, first),
             "rooms": element_rooms(document, specs, first),
             "runts": heading_runts(document, ids, first),
-            "bookmarks": [[level, state] for page in document.pages for level, _, _, state in page.bookmarks]}
+            "bookmarks": [[level, state] for page in document.pages for level, _, _, state in page.bookmarks],
+            "anchors": sorted({name for page in document.pages for name in page.anchors})}
 
 
 def write_part(write: Callable[[object, Path, tuple[str, ...]], Written], document,
@@ -167,6 +168,14 @@ def write(store: PartStore, parts: list[SettledPart], write_pdf: Callable[[objec
     """`parts`, each written (write_pdf(document, path, foreign): Renderer.write) and kept where
     it was laid out now."""
     return [part if part.pdf is not None else store.keep(part, write_pdf) for part in parts]
+
+
+def unresolved_links(parts: list[SettledPart]) -> list[str]:
+    """The targets of links that no part of the edition has an element for: each part's links to
+    other parts are written with stand-ins (write_part), which would hide from WeasyPrint a
+    target the whole edition lacks."""
+    anchors = {name for part in parts for name in part.measures["anchors"]}
+    return sorted({name for part in parts for name in part.measures["foreign"]} - anchors)
 
 
 def layout_report(kept: list[SettledPart], choices: dict[str, Choice], blocks: list[tuple[str, str]]) -> dict:
