@@ -169,3 +169,20 @@ def test_a_link_to_no_element_of_the_edition_fails_the_build_as_weasyprint_would
     closing.write_text(f'{first}\n<a href="#nowhere">a link to nothing</a>\n{rest}', encoding="utf-8")
     assert main(["build", "--root", str(project), "--lang", "en"]) == 1
     assert "en screen: WeasyPrint: No anchor #nowhere for internal URI reference" in capsys.readouterr().err
+
+
+def test_a_damaged_kept_part_is_laid_out_again(project):
+    """A kept part's PDF cut short (a full disk, another tool) is not joined: the part is laid out
+    and written again, and the edition's file is whole."""
+    build(project, ["en"])
+    for path in (project / units.CACHE_DIR).glob("*.pdf"):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    build(project, ["en"], force=False)  # nothing changed: the files stay
+    text = project / "brochure/text/en.yaml"
+    text.write_text(text.read_text(encoding="utf-8").replace("Luxembourg’s action aims", "Luxembourg’s action also aims", 1),
+                    encoding="utf-8")
+    build(project, ["en"])
+    for variant in ("screen", "print"):
+        document = pypdfium2.PdfDocument(pdf_path(project, "en", variant))
+        assert len(document) == 12
+        assert all(document[index].get_textpage().get_text_range().strip() for index in range(12)), variant

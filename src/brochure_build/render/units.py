@@ -76,7 +76,8 @@ class PartStore:
         return self.directory / f"{key}.pdf", self.directory / f"{key}.json"
 
     def has(self, html: str) -> bool:
-        return not self.fresh and all(path.is_file() for path in self.paths(html))
+        pdf, measures = self.paths(html)
+        return not self.fresh and measures.is_file() and complete(pdf)
 
     def recall(self, html: str) -> SettledPart | None:
         if self.fresh:
@@ -86,8 +87,8 @@ class PartStore:
             data = json.loads(measures.read_text())
         except (OSError, ValueError):
             return None
-        if not pdf.is_file():
-            return None
+        if not complete(pdf):
+            return None  # laid out and written again: a damaged cache costs time, never the file
         touch(pdf)  # recently used: kept by prune()
         touch(measures)
         return SettledPart(html, data, pdf)
@@ -107,6 +108,17 @@ class PartStore:
         data = {**part.measures, "foreign": list(foreign), "descriptions": written.descriptions, "subsets": written.subsets}
         write_text_atomic(measures, json.dumps(data))
         return SettledPart(part.html, data, pdf)
+
+
+def complete(pdf: Path) -> bool:
+    """Whether `pdf` is there and ends as a PDF does (a file cut short by a full disk or a crash
+    of another tool does not)."""
+    try:
+        with pdf.open("rb") as handle:
+            handle.seek(max(0, pdf.stat().st_size - 32))
+            return b"%%EOF" in handle.read()
+    except OSError:
+        return False
 
 
 def store_salt(root: Path, edition: Edition, digest: str) -> str:
