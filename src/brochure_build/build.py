@@ -36,6 +36,7 @@ from brochure_build.review.pdfcheck import fallback_problems
 from brochure_build.source import content
 from brochure_build.source.inputs import InputMemo, check_inputs
 from brochure_build.source.model import Edition
+from brochure_build.source.sandbox import PROJECT_FOLDERS
 from brochure_build.stamps import common_inputs, edition_fingerprint, is_up_to_date, stamp_path, variant_fingerprint
 
 # In build order: the imposed file is made from the print file.
@@ -281,16 +282,15 @@ def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pd
     return units.page_total(settled)
 
 
-FONT_FOLDERS = ("fonts", "layouts", "assets")  # where a stylesheet's @font-face may find a font (sandbox.py)
-
-
 def united_subsets(root: Path, renderer: LazyRenderer) -> Unite:
-    """How the join makes the parts' subsets of a font one (join.unite_subsets): from the font's
-    file in the project, through the process's subset cache."""
+    """How the join makes the parts' subsets of a font one (join.unite_subsets): from the face
+    this process read to write the parts, or else the font's file in the project, through the
+    process's subset cache."""
 
     def unite(face: str, index: int, glyphs: list[int], hinting: bool, missing: bool) -> bytes | None:
-        data = face_file([root / folder for folder in FONT_FOLDERS], face)
-        return None if data is None else renderer.get().subsets.united(data, index, glyphs, hinting, missing)
+        subsets = renderer.get().subsets
+        data = subsets.known_face(face) or face_file([root / folder for folder in PROJECT_FOLDERS], face)
+        return None if data is None else subsets.united(data, index, glyphs, hinting, missing)
 
     return unite
 

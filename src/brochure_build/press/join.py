@@ -89,9 +89,7 @@ def join(parts: Sequence[JoinedPart], target: Path, unite: Unite | None = None) 
             if descriptions.get(name):
                 annotation.Contents = pikepdf.String(descriptions[name])
         set_destinations(whole, destinations)
-        levels = [level for part in parts for level, _ in part.bookmarks]
-        states = [state for part in parts for _, state in part.bookmarks]
-        set_outline(whole, outline, levels if len(levels) == len(outline) else [1] * len(outline), states)
+        set_outline(whole, outline, [bookmark for part in parts for bookmark in part.bookmarks])
         if unite is not None:
             unite_subsets(whole, {key: made for part in parts for key, made in part.subsets.items()}, unite)
         whole.save(target, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve,
@@ -202,16 +200,18 @@ def bookmark_depths(levels: Sequence[int]) -> list[int]:
     return depths
 
 
-def set_outline(whole: pikepdf.Pdf, items: list[tuple[object, object]], levels: list[int], states: list[str]) -> None:
-    """The bookmarks as the outline WeasyPrint writes: nested by depth, /Count the open
-    descendants (negative for a closed bookmark)."""
+def set_outline(whole: pikepdf.Pdf, items: list[tuple[object, object]], bookmarks: list[tuple[int, str]]) -> None:
+    """The bookmarks (`items`: title and destination; `bookmarks`: level and state of each) as the
+    outline WeasyPrint writes: nested by depth, /Count the open descendants (negative for a
+    closed bookmark)."""
     if "/Outlines" in whole.Root:
         del whole.Root["/Outlines"]
     if not items:
         return
     roots: list = []
     stack: list[list] = [roots]
-    for (title, destination), depth, state in zip(items, bookmark_depths(levels), states or ["open"] * len(items), strict=True):
+    depths = bookmark_depths([level for level, _ in bookmarks])
+    for (title, destination), depth, (_, state) in zip(items, depths, bookmarks, strict=True):
         node = (whole.make_indirect(pikepdf.Dictionary(Title=title, Dest=destination)), [], state)
         del stack[depth:]
         stack[-1].append(node)

@@ -81,6 +81,15 @@ class SubsetCache:
             self.face_bytes += len(data)
         return known[1]
 
+    def known_face(self, face: str) -> bytes | None:
+        """The bytes of a whole face this process has read (whole_face) whose sha256 is `face`
+        (hex): the join unites the subsets of the faces its parts were just written with, and
+        needs not read and hash the font file again."""
+        for _, data in self.faces.values():
+            if self.face_hashes[id(data)].hexdigest() == face:
+                return data
+        return None
+
     def content_hash(self, content: bytes):
         """sha256 of a font's bytes; of a whole face kept by whole_face, computed once."""
         known = self.face_hashes.get(id(content))  # the ids of bytes held in self.faces only
@@ -111,10 +120,13 @@ class SubsetCache:
         def subset(font, to_unicode, hinting):
             if not to_unicode:
                 return original(font, to_unicode, hinting)
+            def make() -> bytes:
+                original(font, to_unicode, hinting)  # leaves the subset in font.file_content
+                return font.file_content
+
             face = cache.content_hash(font.file_content).hexdigest()
             glyphs = sorted(to_unicode)
-            font.file_content = cache.subset(font.file_content, font.index, glyphs, bool(hinting), bool(font.missing),
-                                             lambda: original(font, to_unicode, hinting) or font.file_content)
+            font.file_content = cache.subset(font.file_content, font.index, glyphs, bool(hinting), bool(font.missing), make)
             cache.made[hashlib.sha256(font.file_content).hexdigest()] = [face, font.index, glyphs, bool(hinting), bool(font.missing)]
             return None
 
