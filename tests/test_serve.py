@@ -686,13 +686,16 @@ def test_a_client_closing_early_is_not_a_traceback(http_only, capfd):
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["whole", "in-parts"])
 def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel):
-    """A slow stylesheet (thousands of rules, under the 1 MB limit) renders for many seconds; a fix
+    """A slow stylesheet (thousands of rules, under the 1 MB limit) renders for a second or more; a fix
     saved meanwhile is rendered at once instead of after it (in parts: the helper's part too)."""
     base = project / "layouts" / "css" / "base.css"
     good = base.read_text(encoding="utf-8")
     slow = good + "".join(f".r{i} p span, .q{i} > em {{ color: red; margin: {i % 7}px; }}\n" for i in range(4000))
     base.write_text(slow, encoding="utf-8")
     preview = Preview(project, "en", parallel=parallel)
+    # A render of this stylesheet takes 1.3 s and more on a fast machine: abandoning after 0.3 s
+    # (the watchdog's threshold, 1 s in use) leaves the fix saved well inside the slow render.
+    preview.abandon_after = 0.3
     preview.start()
     try:
         first = preview.view("en")
@@ -709,9 +712,10 @@ def test_a_newer_change_abandons_the_render_under_way(project, capsys, parallel)
         view = first
         while not view.rendering:
             view = preview.wait("en", view.revision, timeout=WAIT)
-        time.sleep(preview.abandon_after + 0.5)
+        time.sleep(preview.abandon_after + 0.2)
         saved = time.monotonic()
         save_whole(base, good)  # the fix
+        assert preview.view("en").rendering, "the slow render ended before the fix was saved: make it slower"
         while view.generation == first.generation:
             view = preview.wait("en", view.revision, timeout=WAIT)
         waited = time.monotonic() - saved
