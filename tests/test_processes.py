@@ -289,3 +289,44 @@ def test_a_forked_child_does_not_keep_the_lock(project):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if the worker held it still
     finally:
         os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("swallowed", ["once", "always"])
+def test_a_worker_whose_stop_was_swallowed_ends_all_the_same(project, tmpdir_of_ours, swallowed):
+    """The stop signal arrives once and is raised in the job as an exception. Where that lands in
+    code that swallows exceptions (a __del__, a garbage-collector callback), the job goes on: the
+    worker raises it again until the job unwinds, rather than outlive its build (it would then
+    wait for its next job forever, holding its own end of the job queue). A job that swallows it
+    every time is ended after workers.STOP_GRACE_SECONDS, its fonts removed all the same."""
+    from brochure_build import workers
+
+    code = "\n".join([
+        "import os, sys, time",
+        "from pathlib import Path",
+        "from brochure_build import workers",
+        f"workers.start(Path({str(project)!r}), os.getppid())",
+        "with workers.job() as renderer:",
+        f"    renderer.get().stylesheets.get([Path({str(project / 'layouts/css/fonts.css')!r})])  # fonts written out",
+        f"    for attempt in range({1 if swallowed == 'once' else 1000}):",
+        "        try:",
+        "            print('in the job', flush=True)",
+        "            time.sleep(60)",
+        "        except KeyboardInterrupt:",
+        "            print('swallowed', flush=True)",
+        "    time.sleep(60)  # the job goes on",
+        "print('the job ended', flush=True)",
+    ])
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               env=os.environ | {"TMPDIR": str(tmpdir_of_ours)})
+    assert process.stdout.readline() == "in the job\n"
+    assert [name for name in left_in(tmpdir_of_ours) if name.startswith("weasyprint-")]
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    if swallowed == "once":
+        assert out == "swallowed\n"
+    else:  # raised again each second, then ended
+        assert out.startswith("swallowed\nin the job\nswallowed\n") and "the job ended" not in out
+        assert time.monotonic() - started >= workers.STOP_GRACE_SECONDS
+    assert left_in(tmpdir_of_ours) == []
