@@ -7,7 +7,7 @@ import pytest
 from brochure_build.errors import BuildError
 from brochure_build.render import images
 from brochure_build.render.templating import VARIANTS
-from brochure_build.source.content import load_settings
+from brochure_build.source.content import load_products, load_settings
 
 
 def cached_files(root) -> dict[str, bytes]:
@@ -39,3 +39,25 @@ def test_a_photo_that_cannot_be_read_is_named_as_one_by_one_would(project):
     with pytest.raises(BuildError, match=rf"figures\.{figures[1].id}\.file: assets/{figures[1].file} is not a readable image"):
         images.convert_images(project, [(settings, variant, figures) for variant in VARIANTS], threads=2)
     assert not list((project / images.CACHE_DIR).glob(".*"))  # no temporary file left
+
+
+def test_the_photos_in_use_outlast_the_conversions_of_replaced_ones(project, monkeypatch):
+    """A conversion used again is marked used; the build removes the least recently used past
+    images.MAX_CACHE_BYTES, so the conversions of photos since replaced go, those in use stay."""
+    import os
+
+    from brochure_build.build import build
+
+    products = load_products(project, [])  # the leaflet places some photos at other sizes
+    images.convert_images(project, [(settings, variant, list(settings.figures.values()))
+                                    for settings in products for variant in VARIANTS], threads=1)
+    in_use = cached_files(project)
+    figures = list(products[0].figures.values())
+    folder = project / images.CACHE_DIR
+    for number, figure in enumerate(figures):  # made before, for a photo changed since
+        (folder / f"{figure.id}-print-{number:024x}.jpg").write_bytes(b"\xff" * 20_000)
+    for age, path in enumerate(sorted(folder.glob("*.jpg"))):  # all older than an hour, in no useful order
+        os.utime(path, (1_000_000 + age,) * 2)
+    monkeypatch.setattr(images, "MAX_CACHE_BYTES", sum(len(data) for data in in_use.values()) + 10_000)  # no old one fits
+    build(project, ["en"], jobs=1)  # converts nothing: the photos are there, and marked used
+    assert cached_files(project) == in_use

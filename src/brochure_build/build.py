@@ -23,7 +23,7 @@ from brochure_build.paths import BUILD_DIR, OUTPUT_VARIANTS, layout_report_path,
 from brochure_build.press.impose import impose
 from brochure_build.press.join import Unite, join
 from brochure_build.press.postprocess import finish
-from brochure_build.render import fit, fontsubsets, units
+from brochure_build.render import fit, fontsubsets, images, units
 from brochure_build.render.budgets import text_blocks
 from brochure_build.render.fit import Part, fit_css, lay_out_parts, layout_digest
 from brochure_build.render.fontsubsets import face_file
@@ -151,6 +151,7 @@ def build_editions(root: Path, editions: list[Edition], force: bool,
     fontsubsets.prune(root / fontsubsets.CACHE_DIR)
     fit.prune(root / fit.CACHE_DIR)
     units.prune(root / units.CACHE_DIR)
+    images.prune(root / images.CACHE_DIR)
     if failures:  # an edition's press and screen jobs may stumble on the same words: said once
         raise BuildError("\n".join(dict.fromkeys(failures)))
     return built
@@ -205,8 +206,8 @@ def choose_settings(root: Path, edition: Edition, environment, renderer: LazyRen
         html_path = out_dir / output_name(edition.settings, code, variant, "html")
         context = message_context(edition, variant)
         sheets = unlinked_stylesheets(root, edition.settings)
-        images = prepare_images(root, edition.settings, variant, figures)
-        return (lambda sections, css: render_html(environment, edition, variant, root, out_dir, images, sections, css, sheets),
+        photos = prepare_images(root, edition.settings, variant, figures)
+        return (lambda sections, css: render_html(environment, edition, variant, root, out_dir, photos, sections, css, sheets),
                 lambda html: renderer.get().render_remembering(html, html_path, context, lookup, sheets), context)
 
     def sibling(other: Edition):
@@ -276,8 +277,8 @@ def write_variant(root: Path, edition: Edition, variant: str, laying: Laying, pd
         if problems:
             raise BuildError("\n".join(problems))
         finish(temporary, edition, variant, root)
-    images = prepare_images(root, settings, variant, laying.figures)
-    html = render_html(laying.environment, edition, variant, root, out_dir, images, fit_css=fit_css(choices))
+    photos = prepare_images(root, settings, variant, laying.figures)
+    html = render_html(laying.environment, edition, variant, root, out_dir, photos, fit_css=fit_css(choices))
     write_text_atomic(html_path, html)  # after the PDF: a failed build keeps the HTML its PDF was made from
     return units.page_total(settled)
 

@@ -8,7 +8,9 @@
   photo without a profile is read as being in the output profile (what its numbers were made for).
 
 Converted files live in build/.cache/images/, named by a hash of the source bytes, the profile
-and the settings: a rebuild, or the other languages, reuse them without converting again.
+and the settings: a rebuild, or the other languages, reuse them without converting again. Each
+use marks a file used; the build removes the least recently used past MAX_CACHE_BYTES (a photo
+replaced again and again leaves its old conversions behind).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from PIL import Image, ImageCms
 
 from brochure_build.errors import BuildError
-from brochure_build.output import atomic_path
+from brochure_build.output import atomic_path, prune_least_recent, touch
 from brochure_build.source.model import FigureSpec, Settings
 
 SCREEN_PPI = 150
@@ -31,6 +33,8 @@ CACHE_DIR = Path("build") / ".cache" / "images"
 # Bumped when the conversion changes, so cached files made the old way are not reused.
 CONVERSION_VERSION = "1"
 JPEG_QUALITY = {"print": 92, "screen": 82}
+# A print conversion keeps every pixel: this brochure's 8 photos take 4.9 MB for both variants.
+MAX_CACHE_BYTES = 500 * 1024 * 1024
 
 
 def output_profile_path(root: Path, settings: Settings) -> Path:
@@ -92,7 +96,9 @@ def prepare_image(root: Path, settings: Settings, variant: str, figure: FigureSp
         CONVERSION_VERSION.encode(), variant.encode(), data, profile_bytes,
         f"{figure.width_mm}x{figure.tallest_mm}".encode()])).hexdigest()[:24]
     target = cache / f"{figure.id}-{variant}-{key}.jpg"
-    if not target.is_file():
+    if target.is_file():
+        touch(target)  # recently used: kept by prune()
+    else:
         image = open_photo(data, figure, source, root)
         output = lambda: load_output_profile(root, settings)  # noqa: E731 - read only when a photo needs it
         try:
@@ -105,6 +111,11 @@ def prepare_image(root: Path, settings: Settings, variant: str, figure: FigureSp
             dpi = (SCREEN_PPI, SCREEN_PPI) if variant == "screen" else image.info.get("dpi", (300, 300))
             converted.save(temporary, "JPEG", quality=JPEG_QUALITY[variant], dpi=dpi)
     return target
+
+
+def prune(directory: Path) -> None:
+    """Remove the least recently used converted photos beyond MAX_CACHE_BYTES in all."""
+    prune_least_recent(directory, max_bytes=MAX_CACHE_BYTES)
 
 
 def open_photo(data: bytes, figure: FigureSpec, source: Path, root: Path) -> Image.Image:
